@@ -1,0 +1,69 @@
+/**
+ * The worker-thread pool that CPU-heavy kernels run on, so that the main
+ * thread stays free for scheduling, progress and cancellation.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { Pool } from '../stages/types.js';
+import type { Task } from './worker.js';
+
+export interface PoolOptions {
+  /** Worker threads; defaults to the machine's cores. */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface ClosablePool extends Pool {
+  close(): Promise<void>;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export function createPool(options: PoolOptions = {}): ClosablePool {
+  const threads = options.threads ?? defaultThreads();
+  const piscina = new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    // A kernel holds its thread for seconds; queue the rest.
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 60_000,
+    // tfjs-wasm and onnxruntime keep their own heaps; let them grow.
+    resourceLimits: { maxOldGenerationSizeMb: 4096 },
+  });
+  return {
+    threads,
+    run<T>(module: string, fn: string, args: unknown,
+      transfer?: ArrayBufferLike[]): Promise<T> {
+      const task: Task = { module, fn, args };
+      return piscina.run(task, {
+        transferList: transfer as ArrayBuffer[] | undefined,
+        signal: options.signal,
+      }) as Promise<T>;
+    },
+    async close() {
+      await piscina.destroy();
+    },
+  };
+}
+
+/**
+ * A pool that runs tasks on the calling thread: for tests and for
+ * `--jobs 0`, where a debugger should see every frame.
+ */
+export function inlinePool(): ClosablePool {
+  return {
+    threads: 1,
+    async run<T>(module: string, fn: string, args: unknown): Promise<T> {
+      const mod = await import(module) as Record<string, unknown>;
+      const f = mod[fn];
+      if (typeof f !== 'function') {
+        throw new TypeError(`${module} has no exported function '${fn}'`);
+      }
+      return await (f as (a: unknown) => T)(args);
+    },
+    async close() {},
+  };
+}

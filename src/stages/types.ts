@@ -78,6 +78,24 @@ export type InputRef =
   /** An external file whose content is part of the cache key. */
   | { role: string; file: string };
 
+/** What the runner records beside every cached instance. */
+export interface Manifest {
+  id: string;
+  kind: string;
+  key: string;
+  version: number;
+  params: Record<string, unknown>;
+  /** Content hashes of the inputs, by role. */
+  inputs: Record<string, string | string[]>;
+  /** Every output file: relative path, bytes, SHA-256. */
+  outputs: { path: string; bytes: number; sha256: string }[];
+  /** Facts recorded by the stage (backend, engine, threads, versions). */
+  records: Record<string, unknown>;
+  warnings: string[];
+  started: string;
+  seconds: number;
+}
+
 /** A finished stage instance as read back from the cache. */
 export interface Artifact {
   id: string;
@@ -87,6 +105,8 @@ export interface Artifact {
   summary: Record<string, any>;
   /** Absolute path of one of its files. */
   file(name: string): string;
+  /** The runner's record of how it was made (absent in unit tests). */
+  manifest?: Manifest;
 }
 
 /** The shared worker-thread pool, as stages see it. */

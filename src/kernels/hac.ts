@@ -97,16 +97,19 @@ function chainMerges(d: Float64Array, n: number): Float64Array {
   const chain = new Int32Array(n);
   let length = 0;
 
+  // Live slots in ascending order: scanning them in order with a strict
+  // comparison is SciPy's scan over all slots that skips dead ones.
+  const live = new Int32Array(n);
+  for (let i = 0; i < n; i++) live[i] = i;
+  let count = n;
+
   for (let k = 0; k < n - 1; k++) {
     if (length === 0) {
-      let first = 0;
-      while (size[first] === 0) first++;
-      chain[0] = first;
+      chain[0] = live[0];
       length = 1;
     }
 
     // Grow the chain until its last two clusters are mutual neighbours.
-    // Dead slots hold +Inf in every live row, so the scan needs no test.
     let x = 0;
     let y = 0;
     let best = Infinity;
@@ -119,7 +122,8 @@ function chainMerges(d: Float64Array, n: number): Float64Array {
       } else {
         best = Infinity;
       }
-      for (let i = 0; i < n; i++) {
+      for (let j = 0; j < count; j++) {
+        const i = live[j];
         const v = d[row + i];
         if (v < best) {
           best = v;
@@ -144,17 +148,23 @@ function chainMerges(d: Float64Array, n: number): Float64Array {
     size[x] = 0;
     size[y] = nx + ny;
 
-    // The merged cluster keeps slot y; slot x dies and reads +Inf from
-    // every live row from now on.
+    // The merged cluster keeps slot y; slot x leaves the live list.
     const rowX = x * n;
     const rowY = y * n;
-    for (let i = 0; i < n; i++) {
-      if (size[i] === 0 || i === y) continue;
+    let at = -1;
+    for (let j = 0; j < count; j++) {
+      const i = live[j];
+      if (i === x) {
+        at = j;
+        continue;
+      }
+      if (i === y) continue;
       const v = (nx * d[rowX + i] + ny * d[rowY + i]) / (nx + ny);
       d[rowY + i] = v;
       d[i * n + y] = v;
     }
-    for (let i = 0; i < n; i++) d[i * n + x] = Infinity;
+    live.copyWithin(at, at + 1, count);
+    count--;
   }
   return merges;
 }

@@ -74,7 +74,9 @@ export interface StageConfig {
 /** A reference from one instance to what it reads. */
 export type InputRef =
   /** The output of another stage instance, by stage kind or name. */
-  | { role: string; stage: string; coords: Coords; params?: Record<string, unknown> }
+  | { role: string; stage: string; coords: Coords;
+      /** The role takes a list of artifacts, even of one. */
+      many?: boolean }
   /** An external file whose content is part of the cache key. */
   | { role: string; file: string };
 
@@ -89,6 +91,10 @@ export interface Manifest {
   inputs: Record<string, string | string[]>;
   /** Every output file: relative path, bytes, SHA-256. */
   outputs: { path: string; bytes: number; sha256: string }[];
+  /** SHA-256 of the outputs list: what readers of this instance hash. */
+  digest: string;
+  /** Copies made out of the cache after publishing (see StageResult). */
+  publish: { from: string; to: string }[];
   /** Facts recorded by the stage (backend, engine, threads, versions). */
   records: Record<string, unknown>;
   warnings: string[];

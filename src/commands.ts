@@ -1,0 +1,243 @@
+/**
+ * What each CLI command does, kept apart from argument parsing so that
+ * tests can call them. Results go to stdout; diagnostics to stderr.
+ */
+import { rmSync } from 'node:fs';
+import { relative } from 'node:path';
+import { ConvergentError } from './core/errors.js';
+import { createLogger, type Logger } from './core/log.js';
+import { expand, type Graph } from './pipeline/expand.js';
+import { loadPipeline, type LoadedPipeline } from './pipeline/resolve.js';
+import { Cache } from './runner/cache.js';
+import { isStale, readOwner } from './runner/lock.js';
+import { decideAll } from './runner/plan.js';
+import { liveKeys, readRoot } from './runner/roots.js';
+import { runPipeline } from './runner/run.js';
+import { select, type Selection } from './runner/select.js';
+import { builtinRegistry } from './stages/index.js';
+import { readdirSync, statSync } from 'node:fs';
+import { listFiles } from './runner/cache.js';
+import { join } from 'node:path';
+
+let log: Logger = createLogger();
+export function setLogger(l: Logger) { log = l; }
+
+const out = (s: string) => process.stdout.write(s + '\n');
+
+interface Common { set?: string[]; cache?: string }
+
+async function load(file: string, o: Common): Promise<LoadedPipeline> {
+  return loadPipeline(file, await builtinRegistry(),
+    { sets: o.set, cache: o.cache });
+}
+
+export async function validate(file: string, o: Common) {
+  const { pipeline } = await load(file, o);
+  const g = expand(pipeline, await builtinRegistry());
+  const byStage = countBy(g, () => true);
+  out(`${relative(process.cwd(), pipeline.file) || pipeline.file}: valid; ` +
+    `${g.order.length} instances (${[...byStage].map(([s, n]) => `${s} ${n}`)
+      .join(', ')})`);
+}
+
+function countBy(g: Graph, keep: (id: string) => boolean) {
+  const m = new Map<string, number>();
+  for (const id of g.order) {
+    if (!keep(id)) continue;
+    const name = g.instances.get(id)!.name;
+    m.set(name, (m.get(name) ?? 0) + 1);
+  }
+  return m;
+}
+
+function selectionOf(o: Selection & { force?: string[] | boolean }): Selection {
+  return { only: o.only, until: o.until, from: o.from,
+    force: o.force === true ? [] : o.force || undefined };
+}
+
+export async function plan(file: string,
+  o: Common & Selection & { json?: boolean; all?: boolean }) {
+  const { pipeline } = await load(file, o);
+  const registry = await builtinRegistry();
+  const g = expand(pipeline, registry);
+  const { selected, forced } = select(g, selectionOf(o));
+  const cache = new Cache(pipeline.cache);
+  const decisions = await decideAll(g, registry, cache,
+    readRoot(cache, pipeline.name), selected, forced);
+  if (o.json) {
+    out(JSON.stringify(decisions.map(({ id, status, reason, key }) =>
+      ({ id, status, reason, key })), null, 1));
+    return;
+  }
+  const toRun = decisions.filter((d) => d.status === 'run');
+  for (const d of o.all ? decisions : toRun) {
+    out(`${d.status === 'run' ? 'run   ' : 'cached'}  ${d.id}  ${d.status === 'run' ? d.reason : ''}`.trimEnd());
+  }
+  out(`${toRun.length} to run, ${decisions.length - toRun.length} cached`);
+}
+
+export async function run(file: string, o: Common & Selection & {
+  jobs?: number; engine?: string; backend?: string }) {
+  const { pipeline } = await load(file, o);
+  const registry = await builtinRegistry();
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nstopping: finishing nothing new, keeping what ' +
+      'is done (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const r = await runPipeline(pipeline, registry, { ...selectionOf(o),
+      jobs: o.jobs, engine: o.engine, backend: o.backend, log,
+      signal: controller.signal });
+    out(`${r.ran.length} ran, ${r.cached.length} cached, ` +
+      `${r.failed.length} failed, ${r.skipped.length} skipped ` +
+      `in ${r.seconds.toFixed(1)}s; record: ${relative(process.cwd(), r.record)}`);
+    for (const f of r.failed) process.stderr.write(`failed ${f.id}: ${f.error}\n`);
+    if (r.cancelled) process.exitCode = 130;
+    else if (r.failed.length) process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+export async function status(file: string, o: Common) {
+  const { pipeline } = await load(file, o);
+  const registry = await builtinRegistry();
+  const g = expand(pipeline, registry);
+  const cache = new Cache(pipeline.cache);
+  const decisions = await decideAll(g, registry, cache,
+    readRoot(cache, pipeline.name), new Set(g.order), new Set());
+  const cached = new Set(decisions.filter((d) => d.status === 'cached')
+    .map((d) => d.id));
+  const total = countBy(g, () => true);
+  const have = countBy(g, (id) => cached.has(id));
+  for (const [name, n] of total) {
+    out(`${name.padEnd(14)} ${String(have.get(name) ?? 0).padStart(4)} / ${n} cached`);
+  }
+  out(cached.size === g.order.length ? 'up to date'
+    : `${g.order.length - cached.size} of ${g.order.length} to run`);
+}
+
+export async function dag(file: string, o: Common & { format: string }) {
+  const { pipeline } = await load(file, o);
+  const g = expand(pipeline, await builtinRegistry());
+  const edges: [string, string][] = [];
+  for (const id of g.order) {
+    for (const i of g.instances.get(id)!.inputs) {
+      for (const f of i.from) edges.push([f, id]);
+    }
+  }
+  if (o.format === 'json') {
+    out(JSON.stringify({ nodes: g.order.map((id) => {
+      const { name, kind, coords, params } = g.instances.get(id)!;
+      return { id, name, kind, coords, params };
+    }), edges }, null, 1));
+  } else if (o.format === 'dot') {
+    out('digraph convergent {\n  rankdir=LR;\n  node [shape=box];');
+    for (const id of g.order) out(`  "${id}";`);
+    for (const [a, b] of edges) out(`  "${a}" -> "${b}";`);
+    out('}');
+  } else {
+    const node = new Map(g.order.map((id, i) => [id, `n${i}`]));
+    out('flowchart LR');
+    for (const id of g.order) out(`  ${node.get(id)}["${id}"]`);
+    for (const [a, b] of edges) out(`  ${node.get(a)} --> ${node.get(b)}`);
+  }
+}
+
+function entryBytes(dir: string): number {
+  try {
+    return listFiles(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+
+export async function gc(file: string, o: Common & { dryRun?: boolean }) {
+  const { pipeline } = await load(file, o);
+  const cache = new Cache(pipeline.cache).open();
+  const keep = liveKeys(cache);
+  let n = 0;
+  let bytes = 0;
+  for (const key of cache.keys()) {
+    if (keep.has(key)) continue;
+    bytes += entryBytes(cache.objects(key));
+    n++;
+    if (!o.dryRun) cache.remove(key);
+  }
+  const orphans = o.dryRun ? 0 : cache.sweepOrphans();
+  out(`${o.dryRun ? 'would remove' : 'removed'} ${n} entries ` +
+    `(${(bytes / 1e6).toFixed(1)} MB); kept ${keep.size}` +
+    (orphans ? `; cleared ${orphans} unfinished folders` : ''));
+}
+
+export async function verify(file: string, o: Common) {
+  const { pipeline } = await load(file, o);
+  const cache = new Cache(pipeline.cache).open();
+  let bad = 0;
+  const keys = cache.keys();
+  for (const key of keys) {
+    const r = await cache.lookup(key, true);
+    if (!r.artifact) {
+      bad++;
+      out(`corrupt ${key.slice(0, 12)}: ${r.problem}; removed (it will be ` +
+        'recomputed when needed)');
+      cache.remove(key);
+    }
+  }
+  out(`${keys.length - bad} entries verified, ${bad} corrupt`);
+  if (bad) process.exitCode = 1;
+}
+
+export async function unlock(file: string, o: Common & { force?: boolean }) {
+  const { pipeline } = await load(file, o);
+  const cache = new Cache(pipeline.cache).open();
+  let removed = 0;
+  let live = 0;
+  for (const name of readdirSync(cache.locks())) {
+    const path = cache.locks(name);
+    if (o.force || isStale(path)) {
+      rmSync(path, { force: true });
+      removed++;
+    } else {
+      live++;
+      const owner = readOwner(path);
+      out(`held by pid ${owner?.pid} on ${owner?.host} since ${owner?.started}: ` +
+        `${owner?.purpose}`);
+    }
+  }
+  out(`removed ${removed} lock(s)` + (live ? `; ${live} held by live runs ` +
+    '(--force removes them too)' : ''));
+}
+
+export async function clean(file: string, o: Common) {
+  const { pipeline } = await load(file, o);
+  const cache = new Cache(pipeline.cache);
+  rmSync(pipeline.outputs, { recursive: true, force: true });
+  rmSync(cache.roots(`${pipeline.name}.json`), { force: true });
+  out(`removed ${relative(process.cwd(), pipeline.outputs)}; ` +
+    'run convergent gc to free the cache entries it used');
+}
+
+export async function table(file: string, name: string | undefined,
+  o: Common & { format: string }) {
+  const { pipeline } = await load(file, o);
+  const { printTable } = await import('./report/cli.js');
+  out(await printTable(pipeline, await builtinRegistry(), name, o.format));
+}
+
+export async function report(file: string, o: Common) {
+  const { pipeline } = await load(file, o);
+  const { rebuildReport } = await import('./report/cli.js');
+  const path = await rebuildReport(pipeline, await builtinRegistry());
+  out(`report: ${relative(process.cwd(), path)}`);
+}
+
+export { ConvergentError };

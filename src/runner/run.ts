@@ -1,0 +1,273 @@
+/**
+ * The scheduler: instances whose inputs are ready run concurrently, their
+ * heavy kernels on the shared worker pool; each is computed in a private
+ * folder and published into the cache, so a failure or a kill loses only
+ * the instances in flight. One failed instance does not stop its siblings.
+ */
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConvergentError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { expand, type Graph, type Instance } from '../pipeline/expand.js';
+import type { Registry } from '../stages/registry.js';
+import type { Artifact, ResolvedPipeline, StageContext } from '../stages/types.js';
+import { Cache } from './cache.js';
+import { tryLock, unlock } from './lock.js';
+import { decideAll, fileParts, FileHashes, keyOf, keyParts, whyRun,
+  type Decision, type KeyParts } from './plan.js';
+import { createPool, defaultThreads, inlinePool, type ClosablePool } from './pool.js';
+import { createProgress, type Progress } from './progress.js';
+import { RunRecord } from './record.js';
+import { readRoot, writeRoot, type RootRecord } from './roots.js';
+import { select, type Selection } from './select.js';
+
+export interface RunOptions extends Selection {
+  /** Worker threads; 0 runs every kernel on the main thread. */
+  jobs?: number;
+  engine?: string;
+  backend?: string;
+  progress?: Progress;
+  log?: Logger;
+  /** Aborts the run (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  ran: string[];
+  cached: string[];
+  failed: { id: string; error: string }[];
+  skipped: string[];
+  cancelled: boolean;
+  seconds: number;
+  record: string;
+}
+
+interface Done {
+  artifact: Artifact;
+  key: string;
+  parts: KeyParts;
+}
+
+export async function runPipeline(p: ResolvedPipeline, registry: Registry,
+  options: RunOptions = {}): Promise<RunOutcome> {
+  const t0 = Date.now();
+  const log = options.log ?? createLogger();
+  const progress = options.progress ?? createProgress();
+  const cache = new Cache(p.cache).open();
+  cache.sweepOrphans();
+  const g = expand(p, registry);
+  const { selected, forced } = select(g, options);
+  const previous = readRoot(cache, p.name);
+  const hashes = new FileHashes();
+  const record = new RunRecord(p.outputs);
+  record.add({ event: 'start', pipeline: p.name, instances: selected.size });
+
+  // Missing input files are bad input: refuse before anything runs.
+  for (const id of selected) {
+    for (const f of g.instances.get(id)!.files) {
+      if (!existsSync(f.path)) {
+        throw new ConvergentError('E_INPUT', `${id} reads ${f.path} ` +
+          `(${f.role}), which does not exist`);
+      }
+    }
+  }
+
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  options.signal?.addEventListener('abort', onAbort);
+  const jobs = options.jobs ?? defaultThreads();
+  const pool: ClosablePool = jobs === 0 ? inlinePool()
+    : createPool({ threads: jobs, signal: abort.signal });
+
+  const done = new Map<string, Done>();
+  const outcome: RunOutcome = { ran: [], cached: [], failed: [], skipped: [],
+    cancelled: false, seconds: 0, record: record.file };
+  const state = new Map<string, 'waiting' | 'running' | 'over'>();
+  for (const id of g.order) if (selected.has(id)) state.set(id, 'waiting');
+  progress.start(state.size);
+
+  const digests = new Map<string, string>();
+  const running = new Set<Promise<void>>();
+  const limit = Math.max(2, 2 * Math.max(1, jobs));
+
+  const settle = (id: string) => state.set(id, 'over');
+  const blocked = (inst: Instance) => inst.inputs.some((i) =>
+    i.from.some((f) => state.get(f) === 'over' && !done.has(f)));
+  const ready = (inst: Instance) => inst.inputs.every((i) =>
+    i.from.every((f) => done.has(f)));
+
+  const startOne = async (inst: Instance) => {
+    const t = Date.now();
+    progress.begin(inst.id);
+    try {
+      const result = await settleInstance(inst);
+      done.set(inst.id, result.done);
+      digests.set(inst.id, result.done.artifact.manifest!.digest);
+      const seconds = (Date.now() - t) / 1000;
+      if (result.ran) outcome.ran.push(inst.id);
+      else outcome.cached.push(inst.id);
+      record.add({ event: result.ran ? 'ran' : 'cached', id: inst.id,
+        key: result.done.key, seconds, reason: result.reason });
+      progress.end(inst.id, result.ran ? 'ran' : 'cached', seconds,
+        result.ran ? result.reason : undefined);
+      publish(p, result.done.artifact, log);
+    } catch (err) {
+      const seconds = (Date.now() - t) / 1000;
+      if (abort.signal.aborted) {
+        record.add({ event: 'cancelled', id: inst.id, seconds });
+        progress.end(inst.id, 'skipped', seconds, 'cancelled');
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        outcome.failed.push({ id: inst.id, error: message });
+        record.add({ event: 'failed', id: inst.id, seconds, error: message,
+          stack: err instanceof Error ? err.stack : undefined });
+        progress.end(inst.id, 'failed', seconds, message.split('\n')[0]);
+      }
+    } finally {
+      settle(inst.id);
+    }
+  };
+
+  const settleInstance = async (inst: Instance) => {
+    const parts = keyParts(inst, registry, digests, await fileParts(inst, hashes));
+    if (!parts) throw new Error(`internal: inputs of ${inst.id} not ready`);
+    const key = keyOf(parts);
+    const lockFile = cache.locks(`${key}.lock`);
+    for (;;) {
+      if (!forced.has(inst.id)) {
+        const hit = await cache.lookup(key);
+        if (hit.artifact) {
+          return { ran: false, reason: 'cached', done: { artifact: hit.artifact, key, parts } };
+        }
+        if (hit.problem) {
+          log.warn(`${inst.id}: cached output is corrupt (${hit.problem}); ` +
+            'recomputing it');
+          cache.remove(key);
+        }
+      }
+      if (tryLock(lockFile, `${p.name} ${inst.id}`)) break;
+      // Another live run computes the same key: wait for its result.
+      if (abort.signal.aborted) throw new Error('cancelled');
+      await sleep(200);
+    }
+    try {
+      const reason = forced.has(inst.id) ? 'forced'
+        : whyRun(parts, previous?.instances[inst.id]);
+      const artifact = await compute(inst, key, parts);
+      return { ran: true, reason, done: { artifact, key, parts } };
+    } finally {
+      unlock(lockFile);
+    }
+  };
+
+  const compute = async (inst: Instance, key: string, parts: KeyParts) => {
+    const entry = registry.get(inst.kind)!;
+    const tmp = cache.begin(key);
+    const warnings: string[] = [];
+    const records: Record<string, unknown> = {};
+    const started = new Date();
+    const inputs: StageContext['inputs'] = {};
+    for (const input of inst.inputs) {
+      const arts = input.from.map((f) => done.get(f)!.artifact);
+      inputs[input.role] = input.many ? arts : arts[0];
+    }
+    const files: Record<string, string> = {};
+    for (const f of inst.files) files[f.role] ??= f.path;
+    try {
+      const result = await entry.def.run({
+        id: inst.id, kind: inst.kind, params: inst.params, coords: inst.coords,
+        pipeline: p, inputs, files, out: tmp, pool,
+        progress: (d, t) => progress.update(inst.id, d, t),
+        log,
+        warn: (m) => {
+          warnings.push(m);
+          log.warn(`${inst.id}: ${m}`);
+        },
+        record: (k, v) => { records[k] = v; },
+        signal: abort.signal,
+        engine: options.engine,
+        backend: options.backend,
+      });
+      if (abort.signal.aborted) throw new Error('cancelled');
+      return await cache.commit(tmp, result.summary, {
+        id: inst.id, kind: inst.kind, key, version: parts.version,
+        params: inst.params, inputs: parts.inputs, records, warnings,
+        started: started.toISOString(),
+        seconds: (Date.now() - started.getTime()) / 1000,
+        publish: result.publish ?? [],
+      });
+    } catch (err) {
+      cache.discard(tmp);
+      throw err;
+    }
+  };
+
+  try {
+    for (;;) {
+      for (const id of g.order) {
+        if (state.get(id) !== 'waiting') continue;
+        const inst = g.instances.get(id)!;
+        if (blocked(inst)) {
+          settle(id);
+          outcome.skipped.push(id);
+          record.add({ event: 'skipped', id, reason: 'an input failed' });
+          progress.end(id, 'skipped', 0, 'an input failed');
+          continue;
+        }
+        if (abort.signal.aborted || running.size >= limit || !ready(inst)) continue;
+        state.set(id, 'running');
+        const job = startOne(inst).finally(() => running.delete(job));
+        running.add(job);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running);
+    }
+  } finally {
+    await Promise.allSettled(running);
+    await pool.close();
+    options.signal?.removeEventListener('abort', onAbort);
+    progress.finish();
+  }
+
+  outcome.cancelled = abort.signal.aborted;
+  outcome.seconds = (Date.now() - t0) / 1000;
+  writeRoot(cache, mergeRoot(p, previous, done));
+  record.add({ event: 'finish', seconds: outcome.seconds,
+    ran: outcome.ran.length, cached: outcome.cached.length,
+    failed: outcome.failed.length, cancelled: outcome.cancelled });
+  return outcome;
+}
+
+/** The latest key of every instance, keeping older ones not run this time. */
+function mergeRoot(p: ResolvedPipeline, previous: RootRecord | undefined,
+  done: Map<string, Done>): RootRecord {
+  const instances = { ...(previous?.instances ?? {}) };
+  for (const [id, d] of done) instances[id] = { key: d.key, parts: d.parts };
+  return { pipeline: p.name, file: p.file, updated: new Date().toISOString(),
+    instances };
+}
+
+/** Copy what a stage asked to publish (models, the report) out of the cache. */
+export function publish(p: ResolvedPipeline, artifact: Artifact, log: Logger) {
+  for (const { from, to } of artifact.manifest?.publish ?? []) {
+    const src = join(artifact.dir, from);
+    const dest = isAbsolute(to) ? to : resolve(p.root, to);
+    try {
+      mkdirSync(dirname(dest), { recursive: true });
+      if (from === '.' || from === '') {
+        mkdirSync(dest, { recursive: true });
+        cpSync(src, dest, { recursive: true, force: true,
+          filter: (s) => !/(manifest|\.verified)\.json$/.test(s) });
+      } else {
+        rmSync(dest, { recursive: true, force: true });
+        cpSync(src, dest, { recursive: true });
+      }
+    } catch (err) {
+      log.warn(`could not publish ${from} of ${artifact.id} to ${dest}: ` +
+        `${(err as Error).message}`);
+    }
+  }
+}
+
+export { decideAll, type Decision, type Graph };

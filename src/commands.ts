@@ -62,7 +62,7 @@ export async function plan(file: string,
   const g = expand(pipeline, registry);
   const { selected, forced } = select(g, selectionOf(o));
   const cache = new Cache(pipeline.cache);
-  const decisions = await decideAll(g, registry, cache,
+  const decisions = await decideAll(g, registry, cache, pipeline,
     readRoot(cache, pipeline.name), selected, forced);
   if (o.json) {
     out(JSON.stringify(decisions.map(({ id, status, reason, key }) =>
@@ -112,7 +112,7 @@ export async function status(file: string, o: Common) {
   const registry = await builtinRegistry();
   const g = expand(pipeline, registry);
   const cache = new Cache(pipeline.cache);
-  const decisions = await decideAll(g, registry, cache,
+  const decisions = await decideAll(g, registry, cache, pipeline,
     readRoot(cache, pipeline.name), new Set(g.order), new Set());
   const cached = new Set(decisions.filter((d) => d.status === 'cached')
     .map((d) => d.id));

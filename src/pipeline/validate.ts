@@ -15,7 +15,8 @@ let topLevel: ValidateFunction | undefined;
 
 function compiler(): Ajv {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false,
+      allowUnionTypes: true });
     ajv.addSchema(JSON.parse(readFileSync(schemaUrl, 'utf8')));
   }
   return ajv;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { canonicalJson, hashFile, sha256 } from '../core/hash.js';
 import type { Graph, Instance } from '../pipeline/expand.js';
 import type { Registry } from '../stages/registry.js';
-import type { Artifact } from '../stages/types.js';
+import type { Artifact, ResolvedPipeline } from '../stages/types.js';
 import { CACHE_FORMAT, type Cache } from './cache.js';
 import type { RootRecord } from './roots.js';
 
@@ -19,6 +19,8 @@ export interface KeyParts {
   version: number;
   code: string;
   params: Record<string, unknown>;
+  /** Coordinates and what else the stage reads of the pipeline. */
+  context: unknown;
   /** Digest of each upstream artifact, by role. */
   inputs: Record<string, string | string[]>;
   /** Content hash of each external file, by role. */
@@ -63,8 +65,11 @@ export class FileHashes {
 }
 
 export function keyParts(inst: Instance, registry: Registry,
-  digests: Map<string, string>, files: Record<string, string[]>): KeyParts | undefined {
+  digests: Map<string, string>, files: Record<string, string[]>,
+  pipeline: ResolvedPipeline): KeyParts | undefined {
   const entry = registry.get(inst.kind)!;
+  const context = entry.def.context
+    ? entry.def.context(inst.coords, pipeline) : inst.coords;
   const params = { ...inst.params };
   for (const c of entry.def.cosmetic ?? []) delete params[c];
   const inputs: KeyParts['inputs'] = {};
@@ -74,7 +79,7 @@ export function keyParts(inst: Instance, registry: Registry,
     inputs[input.role] = input.many ? (ds as string[]) : ds[0]!;
   }
   return { format: CACHE_FORMAT, kind: inst.kind, version: entry.def.version,
-    code: codeHash(entry.url), params, inputs, files };
+    code: codeHash(entry.url), params, context: context ?? null, inputs, files };
 }
 
 export function keyOf(parts: KeyParts): string {
@@ -95,6 +100,9 @@ export function whyRun(parts: KeyParts, previous?: { parts: KeyParts }): string 
       .filter((k) => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null));
   const params = changed(was.params, parts.params);
   if (params.length) return `parameters changed: ${params.join(', ')}`;
+  if (canonicalJson(was.context ?? null) !== canonicalJson(parts.context ?? null)) {
+    return 'what it reads of the pipeline changed (networks, data or layers)';
+  }
   const inputs = changed(was.inputs, parts.inputs);
   if (inputs.length) return `input changed: ${inputs.join(', ')}`;
   const files = changed(was.files, parts.files);
@@ -117,7 +125,8 @@ export async function fileParts(inst: Instance,
  * anything: what `plan` prints and what `run` then does.
  */
 export async function decideAll(g: Graph, registry: Registry, cache: Cache,
-  root: RootRecord | undefined, selected: Set<string>, forced: Set<string>,
+  pipeline: ResolvedPipeline, root: RootRecord | undefined,
+  selected: Set<string>, forced: Set<string>,
   hashes = new FileHashes()): Promise<Decision[]> {
   const digests = new Map<string, string>();
   const out: Decision[] = [];
@@ -125,7 +134,7 @@ export async function decideAll(g: Graph, registry: Registry, cache: Cache,
     if (!selected.has(id)) continue;
     const inst = g.instances.get(id)!;
     const parts = keyParts(inst, registry, digests,
-      await fileParts(inst, hashes));
+      await fileParts(inst, hashes), pipeline);
     if (!parts) {
       const pending = inst.inputs.flatMap((i) => i.from)
         .filter((f) => !digests.has(f));

@@ -130,7 +130,8 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   };
 
   const settleInstance = async (inst: Instance) => {
-    const parts = keyParts(inst, registry, digests, await fileParts(inst, hashes));
+    const parts = keyParts(inst, registry, digests,
+      await fileParts(inst, hashes), p);
     if (!parts) throw new Error(`internal: inputs of ${inst.id} not ready`);
     const key = keyOf(parts);
     const lockFile = cache.locks(`${key}.lock`);

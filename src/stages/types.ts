@@ -189,6 +189,12 @@ export interface StageDef {
    * and so stay out of the cache key.
    */
   cosmetic?: string[];
+  /**
+   * What else the result depends on besides parameters and inputs, for
+   * the cache key. Default: the instance's coordinates. A stage that reads
+   * the pipeline (networks, data, layers) returns the parts it reads.
+   */
+  context?(coords: Coords, pipeline: ResolvedPipeline): unknown;
   /** Restrict networks for the 'network' axis (e.g. train: only `train:`). */
   networks?(pipeline: ResolvedPipeline): string[];
   /** What an instance reads. `stage` names default to kinds. */

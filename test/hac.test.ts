@@ -7,6 +7,7 @@ import seedrandom from 'seedrandom';
 import { readNpy, writeNpy } from '../src/core/npy.js';
 import { averageLinkage, hacMapping, type HacResult }
   from '../src/kernels/hac.js';
+import { createPool } from '../src/runner/pool.js';
 import { hacStage } from '../src/stages/hac.js';
 import type { HacSummary } from '../src/stages/summaries.js';
 import { artifact, fixtureJson, fixtureNpy, removeDir, runStage, tempDir,
@@ -337,6 +338,22 @@ describe('hacStage', () => {
       assert.deepEqual(s.members[42], { a: 24, b: 20 });
       assert.deepEqual(run.warnings, []);
     } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('runs the same on a worker thread of the pool', async () => {
+    const dir = tempDir();
+    const pool = createPool({ threads: 1 });
+    try {
+      const mapping = sparseMap(join(dir, 'map'), decayFile,
+        { decay: 0.001, direction: 'a-to-b' });
+      const run = await runStage(hacStage, { inputs: { mapping }, pool });
+      const linkage = readNpy(join(run.out, 'linkage.npy'));
+      const scipy = fixtureNpy(planted, 'expected_hac_decay_0.001.npy');
+      assert.deepEqual(Array.from(linkage.data), Array.from(scipy.data));
+    } finally {
+      await pool.close();
       removeDir(dir);
     }
   });

@@ -16,10 +16,13 @@
  *
  * Here: the nearest-neighbour chain, O(n²) time, one square Float64Array
  * of n² distances (32 MB at 2,048 leaves, 128 MB at 4,096), updated with
- * the Lance–Williams formula of average linkage. It is SciPy's `nn_chain`
- * step for step (the same scans, comparisons and arithmetic, in the same
- * order), so the output equals `scipy.cluster.hierarchy.linkage(y,
- * 'average')` bit for bit, ties included.
+ * the Lance–Williams formula of average linkage; scans visit only live
+ * clusters. It is SciPy's `nn_chain` step for step (the same scans,
+ * comparisons and arithmetic, in the same order), so the output equals
+ * `scipy.cluster.hierarchy.linkage(y, 'average')` bit for bit, ties
+ * included (checked on every fixture). Measured here (bench/hac.ts, a
+ * sparse random W): 0.10 s for 2,048 leaves and 0.41 s for 4,096 on a
+ * quiet core, where engine.md has SciPy at 0.16 s and 0.68 s.
  *
  * The tie rule (our rule, "lowest cluster index", made exact): while the
  * chain runs, a cluster lives in the slot of its largest leaf. The chain

@@ -192,7 +192,9 @@ function readWeights(file: string, direction: Direction) {
   }
   const weights = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) weights[c * rows + r] = array.data[r * cols + c];
+    for (let c = 0; c < cols; c++) {
+      weights[c * rows + r] = array.data[r * cols + c];
+    }
   }
   return { weights, unitsA: cols, unitsB: rows };
 }

@@ -139,6 +139,7 @@ export function expand(p: ResolvedPipeline, registry: Registry): Graph {
     const entry = registry.get(config.kind)!;
     for (const coords of fanOut(entry, config, p)) visit(name, coords, false);
   }
+  checkNeedsUsed(p, instances);
 
   const children = new Map<string, string[]>(order.map((id) => [id, []]));
   for (const inst of instances.values()) {
@@ -173,4 +174,21 @@ export function descendants(g: Graph, ids: Iterable<string>): Set<string> {
     stack.push(...g.children.get(id)!);
   }
   return out;
+}
+
+/** A `needs` entry that feeds nothing is a mistake: say what it can be. */
+function checkNeedsUsed(p: ResolvedPipeline, instances: Map<string, Instance>) {
+  for (const [name, config] of Object.entries(p.stages)) {
+    const mine = [...instances.values()].filter((i) => i.name === name);
+    const read = new Set(mine.flatMap((i) => i.inputs.flatMap((x) =>
+      x.from.map((f) => instances.get(f)!.name))));
+    const kinds = new Set(mine.flatMap((i) => i.inputs.flatMap((x) =>
+      x.from.map((f) => instances.get(f)!.kind))));
+    for (const n of config.needs ?? []) {
+      if (read.has(n)) continue;
+      throw new PipelineError({ file: p.file, path: `stages.${name}.needs` },
+        `'${n}' is a ${p.stages[n]?.kind} stage, which ${name} does not read; ` +
+        `${name} reads ${[...kinds].join(', ') || 'no other stage'}`);
+    }
+  }
 }

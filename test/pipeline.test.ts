@@ -1,0 +1,181 @@
+/**
+ * Bad pipeline files, message by message: each error names the file, the
+ * line and column, the path of the bad value, what came and what was
+ * expected, and the nearest key for a misspelling.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expand } from '../src/pipeline/expand.js';
+import { loadPipeline } from '../src/pipeline/resolve.js';
+import { builtinRegistry } from '../src/stages/index.js';
+import type { Registry } from '../src/stages/registry.js';
+import { removeDir, tempDir } from './helpers.js';
+import { testRegistry } from './runner-helpers.js';
+
+const good = `version: 1
+name: check
+networks:
+  net1: { activations: a.npy }
+  net2: { activations: a.npy }
+layers: [conv1, conv2]
+pairs: all
+stages:
+  normalize: { holdout: 0.2 }
+  match: { thresholds: [0.3, 0.5] }
+  sparse-map: { decays: [0, 1e-3] }
+  hac: { decay: 1e-3 }
+`;
+
+async function failure(yaml: string, options: { sets?: string[];
+  reg?: Registry; expand?: boolean } = {}): Promise<string> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.npy'), '');
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, yaml);
+  const reg = options.reg ?? await builtinRegistry();
+  try {
+    const { pipeline } = loadPipeline(file, reg, { sets: options.sets });
+    if (options.expand) expand(pipeline, reg);
+  } catch (err) {
+    return (err as Error).message.replace(dir + '/', '');
+  } finally {
+    removeDir(dir);
+  }
+  throw new Error('the pipeline was accepted');
+}
+
+test('the good file is accepted', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.npy'), '');
+  writeFileSync(join(dir, 'ok.yaml'), good);
+  const { pipeline } = loadPipeline(join(dir, 'ok.yaml'), await builtinRegistry());
+  assert.deepEqual(pipeline.pairs, [['net1', 'net2']]);
+  assert.deepEqual(pipeline.stages['sparse-map'].params.decays, [0, 0.001]);
+  removeDir(dir);
+});
+
+test('an unknown top-level key suggests the nearest', async () => {
+  const msg = await failure(good.replace('stages:', 'stages:\n  report: {}\nstage:'));
+  assert.equal(msg, "bad.yaml:14:1 (stage): unknown key 'stage'; expected one " +
+    'of version, name, description, root, cache, outputs, networks, data, ' +
+    "layers, pairs, stages. Did you mean 'stages'?");
+});
+
+test('an unknown stage parameter suggests the nearest', async () => {
+  const msg = await failure(good.replace('decays: [0, 1e-3]', 'decay: [0, 1e-3]'));
+  assert.match(msg, /^bad\.yaml:11:17 \(stages\.sparse-map\.decay\): unknown key 'decay'/);
+  assert.match(msg, /Did you mean 'decays'\?$/);
+});
+
+test('a wrong type says what came and what was expected', async () => {
+  const msg = await failure(good.replace('layers: [conv1, conv2]', 'layers: conv1'));
+  assert.equal(msg, 'bad.yaml:6:9 (layers): got "conv1", expected array');
+});
+
+test('a pair naming an unknown network lists the known ones', async () => {
+  const msg = await failure(good.replace('pairs: all', 'pairs: [[net1, net3]]'));
+  assert.equal(msg, "bad.yaml:7:16 (pairs[0][1]): unknown network 'net3'; the " +
+    "pipeline defines net1, net2. Did you mean 'net1'?");
+});
+
+test('a negative decay is refused', async () => {
+  const msg = await failure(good.replace('decays: [0, 1e-3]', 'decays: [0, -1e-3]'));
+  assert.equal(msg, 'bad.yaml:11:29 (stages.sparse-map.decays[1]): got -0.001, ' +
+    'expected a number >= 0');
+});
+
+test('NaN is refused before it can reach a cache key', async () => {
+  const msg = await failure(good.replace('hac: { decay: 1e-3 }', 'hac: { decay: .nan }'));
+  assert.equal(msg, 'bad.yaml:12:17 (stages.hac.decay): got NaN, expected a ' +
+    'finite number');
+});
+
+test('an empty layer list is refused', async () => {
+  const msg = await failure(good.replace('layers: [conv1, conv2]', 'layers: []'));
+  assert.equal(msg, 'bad.yaml:6:9 (layers): got [], expected at least 1 item');
+});
+
+test('a missing model file names the path', async () => {
+  const msg = await failure(good.replace('net2: { activations: a.npy }',
+    'net2: { model: models/none/model.json }'));
+  assert.match(msg, /^bad\.yaml:5:18 \(networks\.net2\.model\): missing file .*models\/none\/model\.json/);
+});
+
+test('an unknown stage kind suggests the nearest', async () => {
+  const msg = await failure(good.replace('hac: {', 'hca: {'));
+  assert.match(msg, /^bad\.yaml:12:3 \(stages\.hca\): unknown stage kind 'hca'; /);
+  assert.match(msg, /Did you mean 'hac'\?/);
+});
+
+test('invalid YAML names the line', async () => {
+  const msg = await failure(good.replace('layers: [conv1, conv2]', 'layers: [conv1, conv2'));
+  assert.match(msg, /^bad\.yaml:\d+:\d+: not valid YAML: /);
+});
+
+test('a network given two ways is refused', async () => {
+  const msg = await failure(good.replace('net1: { activations: a.npy }',
+    'net1: { activations: a.npy, train: { seed: 1 } }'));
+  assert.equal(msg, 'bad.yaml:4:9 (networks.net1): got ' +
+    '{"activations":"a.npy","train":{"seed":1}}, expected exactly one of model, ' +
+    'onnx, activations or train');
+});
+
+test('a misspelled network key suggests the nearest', async () => {
+  const msg = await failure(good.replace('net1: { activations: a.npy }',
+    'net1: { activation: a.npy }'));
+  assert.match(msg, /^bad\.yaml:4:11 \(networks\.net1\.activation\): unknown key/);
+  assert.match(msg, /Did you mean 'activations'\?$/);
+});
+
+test('a wrong version says which is supported', async () => {
+  const msg = await failure(good.replace('version: 1', 'version: 2'));
+  assert.equal(msg, 'bad.yaml:1:10 (version): got 2, expected 1');
+});
+
+test('needs naming an unknown stage suggests the nearest', async () => {
+  const msg = await failure(good + '  hac-fine: { kind: hac, decay: 1e-4, ' +
+    'needs: [sparse-mapp] }\n');
+  assert.match(msg, /^bad\.yaml:13:47 \(stages\.hac-fine\.needs\[0\]\): unknown stage 'sparse-mapp'/);
+  assert.match(msg, /Did you mean 'sparse-map'\?/);
+});
+
+test('needs naming a stage the kind does not read is refused', async () => {
+  const msg = await failure(good + '  hac-fine: { kind: hac, needs: [match] }\n',
+    { expand: true });
+  assert.match(msg, /\(stages\.hac-fine\.needs\): 'match' is a match stage, which hac-fine does not read; hac-fine reads sparse-map/);
+});
+
+test('a cycle of stages is found before anything runs', async () => {
+  const yaml = `version: 1
+name: loop
+networks: { n1: { activations: a.npy } }
+stages:
+  relay-a: { kind: relay, needs: [relay-b] }
+  relay-b: { kind: relay, needs: [relay-a] }
+`;
+  const msg = await failure(yaml, { reg: testRegistry, expand: true });
+  assert.equal(msg, 'bad.yaml (stages.relay-a): the stages form a cycle: ' +
+    "relay-a -> relay-b -> relay-a; remove one of the 'needs'");
+});
+
+test('--set values are validated and named as overrides', async () => {
+  const msg = await failure(good, { sets: ['stages.sparse-map.decays=[-1]'] });
+  assert.equal(msg, 'bad.yaml (--set stages.sparse-map.decays[0]) ' +
+    '(stages.sparse-map.decays[0]): got -1, expected a number >= 0');
+});
+
+test('a user-named stage of an existing kind reads what needs names', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.npy'), '');
+  writeFileSync(join(dir, 'p.yaml'), good +
+    '  sparse-fine: { kind: sparse-map, decays: [1e-4] }\n' +
+    '  hac-fine: { kind: hac, decay: 1e-4, needs: [sparse-fine] }\n');
+  const reg = await builtinRegistry();
+  const { pipeline } = loadPipeline(join(dir, 'p.yaml'), reg);
+  const g = expand(pipeline, reg);
+  const hac = g.instances.get('hac-fine@net1-net2/conv1')!;
+  assert.deepEqual(hac.inputs[0].from, ['sparse-fine@net1-net2/conv1/decay=0.0001']);
+  removeDir(dir);
+});

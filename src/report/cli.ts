@@ -1,0 +1,60 @@
+/**
+ * The report commands of the CLI, on cached results only:
+ * `convergent table <pipeline> [name] --format md|csv|tex|json` and
+ * `convergent report <pipeline>`. The instances are the ones the current
+ * pipeline would use (same cache keys as `plan` and `run`); one that is
+ * not cached shows as em dashes, with a note naming it.
+ */
+import { usageError } from '../core/errors.js';
+import { ancestors, expand } from '../pipeline/expand.js';
+import { Cache } from '../runner/cache.js';
+import { decideAll } from '../runner/plan.js';
+import { readRoot } from '../runner/roots.js';
+import type { Registry } from '../stages/registry.js';
+import type { Artifact, ResolvedPipeline } from '../stages/types.js';
+import { buildReport } from './build.js';
+import { type ReportArtifacts, collectArtifacts, instanceId, reportRefs,
+  stageNamed } from './collect.js';
+import { type Format, formats } from './table.js';
+import { renderTable } from './tables.js';
+
+/** The report's artifacts as the cache holds them for this pipeline. */
+export async function cachedArtifacts(pipeline: ResolvedPipeline,
+  registry: Registry): Promise<ReportArtifacts> {
+  const graph = expand(pipeline, registry);
+  const wanted = reportRefs(pipeline).map((r) =>
+    instanceId(r.stage, r.coords)).filter((id) => graph.instances.has(id));
+  const cache = new Cache(pipeline.cache);
+  const decisions = await decideAll(graph, registry, cache, pipeline,
+    readRoot(cache, pipeline.name), ancestors(graph, wanted), new Set());
+  const found = new Map<string, Artifact>();
+  for (const d of decisions) if (d.artifact) found.set(d.id, d.artifact);
+  return collectArtifacts(pipeline, (ref) =>
+    found.get(instanceId(ref.stage, ref.coords)));
+}
+
+function reportFormats(pipeline: ResolvedPipeline): Format[] {
+  const stage = stageNamed(pipeline, 'report');
+  const given = stage ? pipeline.stages[stage].params.formats : undefined;
+  return Array.isArray(given) ? given as Format[] : formats;
+}
+
+/** One table (or all of them) of the pipeline, as text. */
+export async function printTable(pipeline: ResolvedPipeline,
+  registry: Registry, name: string | undefined,
+  format: string): Promise<string> {
+  if (!formats.includes(format as Format)) {
+    throw usageError(`--format ${format}: use one of ${formats.join(', ')}.`);
+  }
+  const arts = await cachedArtifacts(pipeline, registry);
+  return renderTable(name, format as Format, arts).trimEnd();
+}
+
+/** Rebuild report.html, tables/ and figures/ in the outputs folder. */
+export async function rebuildReport(pipeline: ResolvedPipeline,
+  registry: Registry): Promise<string> {
+  const arts = await cachedArtifacts(pipeline, registry);
+  const built = await buildReport(arts, pipeline.outputs,
+    { formats: reportFormats(pipeline) });
+  return built.html;
+}

@@ -1,0 +1,216 @@
+/**
+ * Every figure of the report, written under figures/ of the output:
+ * per pair × layer the correlation heatmaps (within A, within B, and
+ * between, B's units in matched order) and the clustering figure; per
+ * pair the matched-value curves (correlation and MI) and the sparse
+ * mapping's holdout loss and weights per unit against decay.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readNpy } from '../core/npy.js';
+import type { HacSummary, MatchingSummary, MatchSummary }
+  from '../stages/summaries.js';
+import type { Artifact } from '../stages/types.js';
+import { type CurvePoint, curvesSpec, type DecayPoint, decaySpec, renderSvg }
+  from './charts.js';
+import type { PairLayerFound, ReportArtifacts } from './collect.js';
+import { samePair } from './collect.js';
+import { pairLabel, safeName } from './format.js';
+import { hacFigure } from './hac-figure.js';
+import { heatmap } from './heatmap.js';
+
+export type FigureKind = 'corr-aa' | 'corr-bb' | 'corr-ab' | 'hac'
+  | 'curves-correlation' | 'curves-mi' | 'holdout-loss' | 'weights-per-unit';
+
+export interface Figure {
+  kind: FigureKind;
+  /** Path relative to the output folder, with forward slashes. */
+  file: string;
+  pair: [string, string];
+  layer?: string;
+  caption: string;
+}
+
+export interface Figures {
+  figures: Figure[];
+  /** Figures that could not be drawn, and why. */
+  notes: string[];
+}
+
+/** figures/<a>-<b>/ for a pair, safe as a folder name. */
+export function pairFolder(pair: [string, string]): string {
+  return `figures/${safeName(pair[0])}-${safeName(pair[1])}`;
+}
+
+class Writer {
+  readonly figures: Figure[] = [];
+  readonly notes: string[] = [];
+  constructor(readonly out: string) {}
+
+  write(figure: Figure, bytes: Buffer | string): void {
+    const path = join(this.out, figure.file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    this.figures.push(figure);
+  }
+}
+
+/** A float64 matrix file of an artifact, checked against its shape. */
+function matrix(artifact: Artifact, name: string, rows: number,
+  cols: number): Float64Array | Float32Array | string {
+  const path = artifact.file(name);
+  if (!existsSync(path)) return `${name} is missing`;
+  const m = readNpy(path);
+  if (m.shape.length !== 2 || m.shape[0] !== rows || m.shape[1] !== cols) {
+    return `${name} has shape [${m.shape}], expected [${rows}, ${cols}]`;
+  }
+  return m.data as Float64Array;
+}
+
+function correlationFigures(w: Writer, f: PairLayerFound<MatchSummary>) {
+  const s = f.summary!;
+  const folder = pairFolder(f.pair);
+  const layer = safeName(f.layer);
+  const [a, b] = f.pair;
+  const sides: [FigureKind, string, number, number, string][] = [
+    ['corr-aa', 'corr_aa.npy', s.unitsA, s.unitsA, `within ${a}`],
+    ['corr-bb', 'corr_bb.npy', s.unitsB, s.unitsB, `within ${b}`],
+    ['corr-ab', 'corr_ab.npy', s.unitsA, s.unitsB,
+      `${a} (rows) against ${b} (columns, in matched order)`],
+  ];
+  for (const [kind, name, rows, cols, what] of sides) {
+    const m = matrix(f.artifact!, name, rows, cols);
+    if (typeof m === 'string') {
+      w.notes.push(`${f.id}: no ${kind} heatmap, ${m}.`);
+      continue;
+    }
+    const order = kind === 'corr-ab' && s.orderOfB?.length === cols
+      ? s.orderOfB : undefined;
+    const map = heatmap(m, rows, cols, { min: -1, max: 1, cols: order });
+    if (map.nonFinite > 0) {
+      w.notes.push(`${f.id}: ${name} holds ${map.nonFinite} non-finite ` +
+        'values, drawn gray.');
+    }
+    w.write({ kind, file: `${folder}/${kind}-${layer}.png`, pair: f.pair,
+      layer: f.layer, caption: `${f.layer}: correlation ${what}` },
+    map.png);
+  }
+}
+
+function clusterFigure(w: Writer, arts: ReportArtifacts,
+  f: PairLayerFound<HacSummary>) {
+  const s = f.summary!;
+  const n = s.unitsA + s.unitsB;
+  const link = matrix(f.artifact!, 'linkage.npy', n - 1, 4);
+  const orderPath = f.artifact!.file('order.npy');
+  if (typeof link === 'string' || !existsSync(orderPath)) {
+    w.notes.push(`${f.id}: no clustering figure, ` +
+      `${typeof link === 'string' ? link : 'order.npy is missing'}.`);
+    return;
+  }
+
+  // The mapping the clustering used: its own copy, else the sweep's.
+  let weights: ArrayLike<number> | string = 'no weights.npy';
+  if (existsSync(f.artifact!.file('weights.npy'))) {
+    weights = matrix(f.artifact!, 'weights.npy', s.unitsA, s.unitsB);
+  } else {
+    const map = arts.sparse.find((m) => samePair(m.pair, f.pair) &&
+      m.layer === f.layer && m.decay === s.decay && m.artifact);
+    weights = map ? matrix(map.artifact!, 'weights.npy', s.unitsA, s.unitsB)
+      : `no sparse-map result at decay ${s.decay} for its weights`;
+  }
+  if (typeof weights === 'string') {
+    w.notes.push(`${f.id}: no clustering figure, ${weights}.`);
+    return;
+  }
+  const figure = hacFigure({ weights, unitsA: s.unitsA, unitsB: s.unitsB,
+    linkage: link, order: readNpy(orderPath).data });
+  w.write({ kind: 'hac', file: `${pairFolder(f.pair)}/hac-` +
+    `${safeName(f.layer)}.png`, pair: f.pair, layer: f.layer,
+  caption: `${f.layer}: B = [[I, W], [W\u1d40, I]] in leaf order ` +
+    `(decay ${s.decay}), diagonal colored by network, merges as brackets` },
+  figure.png);
+}
+
+/** Sorted matched values of every layer of one pair, as curve points. */
+function curvePoints(found: PairLayerFound<MatchingSummary>[]): CurvePoint[] {
+  const points: CurvePoint[] = [];
+  for (const f of found) {
+    for (const scheme of ['semi', 'bipartite'] as const) {
+      const values = f.summary?.curves?.[scheme] ?? [];
+      values.forEach((value, i) => {
+        if (Number.isFinite(value)) {
+          points.push({ layer: f.layer, scheme, rank: i + 1, value });
+        }
+      });
+    }
+  }
+  return points;
+}
+
+async function pairCharts(w: Writer, arts: ReportArtifacts,
+  pair: [string, string]) {
+  const layers = arts.pipeline.layers;
+  const folder = pairFolder(pair);
+  const label = pairLabel(pair);
+  const of = <T extends { pair: [string, string] }>(list: T[]) =>
+    list.filter((f) => samePair(f.pair, pair));
+
+  const match = curvePoints(of(arts.match));
+  if (match.length > 0) {
+    const svg = await renderSvg(curvesSpec(match, layers,
+      `Matched correlation, ${label}`, 'correlation'));
+    w.write({ kind: 'curves-correlation', file: `${folder}/curves-` +
+      'correlation.svg', pair, caption: 'Matched correlation of each unit ' +
+      'of A, sorted, per layer: semi-matching and bipartite matching' }, svg);
+  }
+  const mi = curvePoints(of(arts.mi));
+  if (mi.length > 0) {
+    const unit = of(arts.mi).find((f) => f.summary)?.summary?.unit ?? 'nats';
+    const svg = await renderSvg(curvesSpec(mi, layers,
+      `Matched mutual information, ${label}`, `MI (${unit})`));
+    w.write({ kind: 'curves-mi', file: `${folder}/curves-mi.svg`, pair,
+      caption: 'Matched mutual information of each unit of A, sorted, ' +
+        'per layer' }, svg);
+  }
+
+  const sparse = of(arts.sparse).filter((f) => f.inSweep && f.summary);
+  const points = (field: 'holdoutLoss' | 'weightsPerUnit'): DecayPoint[] =>
+    sparse.map((f) => ({ layer: f.layer, decay: f.decay,
+      value: f.summary![field] })).filter((p) => Number.isFinite(p.value));
+  const holdout = points('holdoutLoss');
+  if (holdout.length > 0) {
+    const svg = await renderSvg(decaySpec(holdout, layers, arts.decays,
+      `Holdout loss against decay, ${label}`, 'holdout loss', 0.5));
+    w.write({ kind: 'holdout-loss', file: `${folder}/holdout-loss.svg`, pair,
+      caption: 'Holdout loss of the sparse mapping per layer; the dashed ' +
+        'line (0.5) is the loss of predicting zero' }, svg);
+  }
+  const weights = points('weightsPerUnit');
+  if (weights.length > 0) {
+    const svg = await renderSvg(decaySpec(weights, layers, arts.decays,
+      `Weights per unit against decay, ${label}`, 'weights per unit'));
+    w.write({ kind: 'weights-per-unit', file: `${folder}/weights-per-` +
+      'unit.svg', pair, caption: 'Mean number of weights per target unit ' +
+      'with |w| > 1e-3' }, svg);
+  }
+}
+
+/** Draw every figure the artifacts allow into `out`/figures/. */
+export async function writeFigures(arts: ReportArtifacts,
+  out: string): Promise<Figures> {
+  const w = new Writer(out);
+  for (const pair of arts.pipeline.pairs) {
+    await pairCharts(w, arts, pair);
+    for (const layer of arts.pipeline.layers) {
+      const at = <T extends { pair: [string, string]; layer: string }>(
+        list: T[]) => list.find((f) => samePair(f.pair, pair) &&
+        f.layer === layer);
+      const match = at(arts.match);
+      if (match?.summary) correlationFigures(w, match);
+      const hac = at(arts.hac);
+      if (hac?.summary) clusterFigure(w, arts, hac);
+    }
+  }
+  return { figures: w.figures, notes: w.notes };
+}

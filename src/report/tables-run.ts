@@ -1,0 +1,148 @@
+/**
+ * Tables about the run rather than the results: the networks (where
+ * they came from, test accuracy where known), the dead and constant units
+ * of each pair × layer, and how each stage instance ran (version,
+ * seconds, backend, engine, threads, warnings) from the manifests.
+ */
+import { relative } from 'node:path';
+import type { Artifact } from '../stages/types.js';
+import type { Found, ReportArtifacts } from './collect.js';
+import type { Cell, Column, Table } from './table.js';
+import { Notes, missingNote, numberCell, pairLayerCells, pairLayerColumns }
+  from './cells.js';
+
+/** Where a network comes from, in a few words. */
+export function networkSource(arts: ReportArtifacts, name: string): string {
+  const spec = arts.pipeline.networks[name];
+  const rel = (p: string) => relative(arts.pipeline.root, p) || p;
+  if (!spec) return 'not declared';
+  if (spec.train) return `trained here (seed ${spec.train.seed})`;
+  if (spec.model) return `TF.js model ${rel(spec.model)}`;
+  if (spec.onnx) return `ONNX model ${rel(spec.onnx)}`;
+  if (spec.activations) return `activations ${rel(spec.activations)}`;
+  return 'unknown';
+}
+
+/** The test accuracy a train@ summary reports, under any usual name. */
+export function testAccuracy(summary: Record<string, any> | undefined):
+  number | undefined {
+  if (!summary) return undefined;
+  const candidates = [summary.testAccuracy, summary.accuracy,
+    summary.test?.accuracy, summary.evaluation?.accuracy];
+  return candidates.find((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
+export function networksTable(arts: ReportArtifacts): Table {
+  const notes = new Notes();
+  const columns: Column[] = [
+    { key: 'network', label: 'network', kind: 'text' },
+    { key: 'source', label: 'source', kind: 'text' },
+    { key: 'accuracy', label: 'test accuracy', kind: 'percent' },
+    { key: 'images', label: 'images', kind: 'count' },
+    { key: 'backend', label: 'backend', kind: 'text' },
+  ];
+  const rows = Object.keys(arts.pipeline.networks).map((network) => {
+    const train = arts.train.find((t) => t.network === network);
+    const extract = arts.extract.find((e) => e.network === network);
+    const accuracy = testAccuracy(train?.summary) ?? null;
+    if (accuracy === null) {
+      notes.add('test accuracy: known for networks trained by the ' +
+        'pipeline (train@); \u2014 for the others.');
+    }
+    if (arts.stages.extract && !extract?.summary) {
+      missingNote(extract?.id ?? `extract@${network}`, notes);
+    }
+    const s = extract?.summary;
+    const backend = s?.backend ?? extract?.artifact?.manifest?.records.backend;
+    return {
+      network, source: networkSource(arts, network), accuracy,
+      images: s ? numberCell(s.images, 'images', extract!.id, notes) : null,
+      backend: typeof backend === 'string' ? backend : null,
+    } as Record<string, Cell>;
+  });
+  return { name: 'networks', title: 'Networks', columns, rows,
+    notes: notes.list };
+}
+
+const unitList = (units: number[] | undefined): string | null =>
+  units === undefined ? null : units.length === 0 ? 'none' : units.join(', ');
+
+/** Zero-variance units per pair × layer, as the match stage named them. */
+export function deadUnitsTable(arts: ReportArtifacts): Table {
+  const notes = new Notes();
+  const columns: Column[] = [...pairLayerColumns,
+    { key: 'deadA', label: 'dead in A', kind: 'text' },
+    { key: 'constantA', label: 'constant in A', kind: 'text' },
+    { key: 'deadB', label: 'dead in B', kind: 'text' },
+    { key: 'constantB', label: 'constant in B', kind: 'text' },
+  ];
+  const rows = arts.match.map((f) => {
+    const row = pairLayerCells(f);
+    const s = f.summary;
+    if (!s) missingNote(f.id, notes);
+    row.deadA = unitList(s?.dead?.a);
+    row.constantA = unitList(s?.constant?.a);
+    row.deadB = unitList(s?.dead?.b);
+    row.constantB = unitList(s?.constant?.b);
+    return row;
+  });
+  return {
+    name: 'dead-units', title: 'Dead and constant units', columns, rows,
+    groupBy: 'pair',
+    notes: ['Units (0-based channel indices) whose variance is zero: dead ' +
+      'units never fire, constant units hold one non-zero value. Their ' +
+      'correlations are 0.', ...notes.list],
+  };
+}
+
+/** A record value as short text. */
+function recordText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  return JSON.stringify(value);
+}
+
+/** Every artifact the report read, once each, in report order. */
+export function allFound(arts: ReportArtifacts): Found<unknown>[] {
+  return [...arts.train, ...arts.extract, ...arts.match, ...arts.mi,
+    ...arts.sparse, ...arts.hac];
+}
+
+export function stagesTable(arts: ReportArtifacts): Table {
+  const notes = new Notes();
+  const columns: Column[] = [
+    { key: 'instance', label: 'instance', kind: 'text' },
+    { key: 'version', label: 'version', kind: 'count' },
+    { key: 'seconds', label: 'seconds', kind: 'number' },
+    { key: 'backend', label: 'backend', kind: 'text' },
+    { key: 'engine', label: 'engine', kind: 'text' },
+    { key: 'threads', label: 'threads', kind: 'text' },
+    { key: 'warnings', label: 'warnings', kind: 'count' },
+    { key: 'started', label: 'started', kind: 'text' },
+  ];
+  const rows = allFound(arts).filter((f) => f.artifact).map((f) => {
+    const m = (f.artifact as Artifact).manifest;
+    if (!m) {
+      notes.add('Instances without a manifest (not written by the ' +
+        'runner) show \u2014 for how they ran.');
+    }
+    const r = m?.records ?? {};
+    return {
+      instance: f.id, version: m?.version ?? null,
+      seconds: m ? numberCell(m.seconds, 'seconds', f.id, notes) : null,
+      backend: recordText(r.backend), engine: recordText(r.engine),
+      threads: recordText(r.threads), warnings: m?.warnings.length ?? null,
+      started: m?.started ?? null,
+    } as Record<string, Cell>;
+  });
+  return {
+    name: 'stages', title: 'Stage instances read by the report',
+    columns, rows,
+    notes: ['Seconds: wall time of the instance when it was computed ' +
+      '(cached results keep the time of the run that made them).',
+      ...notes.list],
+  };
+}

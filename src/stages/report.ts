@@ -1,0 +1,94 @@
+/**
+ * report: the tables, figures and HTML page a researcher takes away from
+ * a run. One instance (id `report`), no fan-out.
+ *
+ * Reads (each role arrives as an array, in the order below; only stages
+ * the pipeline lists are read, so the report never makes one run):
+ * - `match`: match@<a>-<b>/<layer> for every pair × layer;
+ * - `mutual-info`: mutual-info@<a>-<b>/<layer>;
+ * - `sparse-map`: sparse-map@<a>-<b>/<layer>/decay=<d> for every decay of
+ *   `stages.sparse-map.decays`, and the hac stage's decay if it is not
+ *   among them (for the clustering figure's weights);
+ * - `hac`: hac@<a>-<b>/<layer>;
+ * - `extract`: extract@<network> for every network;
+ * - `train`: train@<network> for networks declared with `train:`;
+ * - the pipeline file itself (role `pipeline`), whose text the page shows.
+ *
+ * Parameters:
+ * - `formats` (list of md | csv | tex | json, default all four): the
+ *   table files written.
+ *
+ * Writes, and publishes to <outputs> (outputs/<pipeline name> unless the
+ * pipeline says otherwise):
+ * - `tables/<name>.<format>` for the tables networks,
+ *   matching-correlation, matching-mi, sparse-holdout, sparse-weights,
+ *   sparse-fit, hac, dead-units and stages (those whose stages ran);
+ * - `figures/<a>-<b>/`: corr-aa-<layer>.png, corr-bb-<layer>.png,
+ *   corr-ab-<layer>.png (heatmaps, -1 blue .. 1 red, B's units in matched
+ *   order), hac-<layer>.png (B in leaf order with brackets),
+ *   curves-correlation.svg, curves-mi.svg, holdout-loss.svg,
+ *   weights-per-unit.svg (Vega-Lite charts);
+ * - `report.html`, self-contained apart from those figure files.
+ *
+ * Summary: { tables: [file...], figures: [file...], notes: [...] }.
+ */
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { PipelineError } from '../core/errors.js';
+import { buildReport } from '../report/build.js';
+import { collectArtifacts, reportInputRefs } from '../report/collect.js';
+import { type Format, formats } from '../report/table.js';
+import type { InputRef, StageContext, StageDef } from './types.js';
+
+function checkFormats(ctx: StageContext): Format[] {
+  const given = ctx.params.formats ?? formats;
+  const bad = Array.isArray(given)
+    ? given.filter((f) => !formats.includes(f)) : [given];
+  if (bad.length > 0 || given.length === 0) {
+    throw new PipelineError({ file: ctx.pipeline.file,
+      path: 'stages.report.formats' }, `got ${JSON.stringify(given)}, ` +
+      `expected a non-empty list of ${formats.join(', ')}; remove ` +
+      `${bad.map((b) => JSON.stringify(b)).join(', ') || 'nothing'}`);
+  }
+  return given as Format[];
+}
+
+export const reportStage: StageDef = {
+  kind: 'report',
+  version: 1,
+  description: 'tables (md, csv, tex, json), figures and report.html',
+  axes: [],
+  defaults: { formats: [...formats] },
+
+  inputs(_coords, _params, pipeline) {
+    const refs: InputRef[] = reportInputRefs(pipeline);
+    // The page shows the pipeline text: an edit reruns the report.
+    if (existsSync(pipeline.file)) {
+      refs.push({ role: 'pipeline', file: pipeline.file });
+    }
+    return refs;
+  },
+
+  async run(ctx) {
+    const tableFormats = checkFormats(ctx);
+    const arts = collectArtifacts(ctx.pipeline, ctx.inputs);
+    const built = await buildReport(arts, ctx.out,
+      { formats: tableFormats });
+    for (const note of built.notes) ctx.warn(note);
+
+    const { version: vegaVersion } = await import('vega');
+    const { version: vegaLiteVersion } = await import('vega-lite');
+    ctx.record('vega', vegaVersion);
+    ctx.record('vega-lite', vegaLiteVersion);
+    const to = relative(ctx.pipeline.root, ctx.pipeline.outputs) ||
+      `outputs/${ctx.pipeline.name}`;
+    return {
+      summary: {
+        tables: built.tables,
+        figures: built.figures.map((f) => f.file),
+        notes: built.notes,
+      },
+      publish: [{ from: '.', to }],
+    };
+  },
+};

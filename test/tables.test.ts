@@ -1,0 +1,264 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { collectArtifacts, type ReportArtifacts } from '../src/report/collect.js';
+import { decayLabel, decayLabelTex, escapeTex, fixed, percent }
+  from '../src/report/format.js';
+import { renderFormat, toCsv, toJson, toLatex, toMarkdown }
+  from '../src/report/table.js';
+import { buildTables, hacTable, matchingTable, renderTable, sparseTable }
+  from '../src/report/tables.js';
+import type { HacSummary, MatchingSummary, SparseMapSummary }
+  from '../src/stages/summaries.js';
+import type { Artifact } from '../src/stages/types.js';
+import { artifact, fixtureJson, fixtureNpy, testPipeline } from './helpers.js';
+
+const expected = fixtureJson('planted-small', 'expected.json');
+const nA: number = expected.units_a;
+const nB: number = expected.units_b;
+const thresholds = [0.3, 0.5, 0.7];
+
+/**
+ * The MatchingSummary the match (or mutual-info) stage should write for
+ * the planted-small fixture, built from the reference answers: semi
+ * partners are the arg max of the reference matrix, bipartite pairs and
+ * total as given.
+ */
+function plantedMatching(key: string, matrixFile: string): MatchingSummary {
+  const ref = expected[key];
+  const m = fixtureNpy('planted-small', matrixFile).data;
+  const partnerOfA = Array.from({ length: nA }, (_, a) => {
+    let best = 0;
+    for (let b = 1; b < nB; b++) if (m[a * nB + b] > m[a * nB + best]) best = b;
+    return best;
+  });
+  const pairs: [number, number][] = ref.bipartite_pairs;
+  const values = pairs.map(([a, b]) => m[a * nB + b]);
+  const valueOfA: number[] = ref.semi_a_to_b_max;
+  const agree = pairs.filter(([a, b]) => partnerOfA[a] === b).length;
+  const sorted = (v: number[]) => [...v].sort((x, y) => y - x);
+  return {
+    unitsA: nA, unitsB: nB,
+    semi: { partnerOfA, valueOfA, partnerOfB: [], valueOfB:
+      ref.semi_b_to_a_max, mean: mean(valueOfA) },
+    bipartite: { pairs, values, total: ref.bipartite_total,
+      mean: ref.bipartite_total / pairs.length },
+    agree,
+    below: thresholds.map((t) => ({ threshold: t,
+      fraction: valueOfA.filter((v) => v < t).length / nA })),
+    curves: { semi: sorted(valueOfA), bipartite: sorted(values) },
+  };
+}
+
+const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+
+const decays: number[] = expected.sparse_mapping.map((s: any) => s.decay);
+
+/** Pairs A-B, A-A, B-B among merges of two leaves, from a linkage. */
+function leafPairs(linkage: ArrayLike<number>, n: number) {
+  const out = { ab: 0, aa: 0, bb: 0 };
+  for (let k = 0; k < n - 1; k++) {
+    const [l, r] = [linkage[4 * k], linkage[4 * k + 1]];
+    if (l >= n || r >= n) continue;
+    const inA = (l < nA ? 1 : 0) + (r < nA ? 1 : 0);
+    if (inA === 1) out.ab++; else if (inA === 2) out.aa++; else out.bb++;
+  }
+  return out;
+}
+
+/** Artifacts of one pair (net_a, net_b) at layer `planted`, plus `missing`. */
+function plantedArtifacts(): ReportArtifacts {
+  const pipeline = testPipeline({
+    networks: { net_a: { name: 'net_a' }, net_b: { name: 'net_b' } },
+    pairs: [['net_a', 'net_b']], layers: ['planted', 'missing'],
+    stages: {
+      match: { kind: 'match', params: { thresholds } },
+      'mutual-info': { kind: 'mutual-info', params: {} },
+      'sparse-map': { kind: 'sparse-map', params: { decays } },
+      hac: { kind: 'hac', params: { decay: 0.001 } },
+    },
+  });
+  const match = plantedMatching('correlation_matching',
+    'expected_correlation.npy');
+  const mi = { ...plantedMatching('mutual_info_matching',
+    'expected_mutual_info.npy'), unit: 'nats' };
+  const linkage = fixtureNpy('planted-small', 'expected_hac_decay_0.001.npy');
+  const pairs = leafPairs(linkage.data, nA + nB);
+  const hac: HacSummary = { decay: 0.001, leaves: nA + nB, unitsA: nA,
+    unitsB: nB, members: [], pairsAB: pairs.ab, pairsAA: pairs.aa,
+    pairsBB: pairs.bb };
+  return collectArtifacts(pipeline, (ref): Artifact | undefined => {
+    if (ref.coords.layer !== 'planted') return undefined;
+    if (ref.role === 'match') return artifact('/none', match);
+    if (ref.role === 'mutual-info') return artifact('/none', mi);
+    if (ref.role === 'hac') return artifact('/none', hac);
+    if (ref.role !== 'sparse-map') return undefined;
+    const s = expected.sparse_mapping.find((x: any) =>
+      x.decay === ref.coords.point!.decay);
+    // The fixture fits on all rows, so its fit loss is also its holdout.
+    const summary: Partial<SparseMapSummary> = { decay: s.decay,
+      fitLoss: s.fit_loss, holdoutLoss: s.fit_loss, converged: true,
+      weightsPerUnit: s['nonzero_per_target_1e-3'] };
+    return artifact('/none', summary);
+  });
+}
+
+/** Parse CSV text (quoted fields allowed) into rows of fields. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  for (const line of text.trimEnd().split('\n')) {
+    const fields: string[] = [];
+    const re = /("(?:[^"]|"")*"|[^,]*)(,|$)/g;
+    for (let m = re.exec(line); m; m = re.exec(line)) {
+      const f = m[1];
+      fields.push(f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"') : f);
+      if (m[2] === '') break;
+    }
+    rows.push(fields);
+  }
+  return rows;
+}
+
+test('decays read as the study wrote them', () => {
+  assert.equal(decayLabel(0), '0');
+  assert.equal(decayLabel(1e-5), '1e-5');
+  assert.equal(decayLabel(1e-1), '1e-1');
+  assert.equal(decayLabel(1), '1');
+  assert.equal(decayLabel(0.0025118864315095794), '10^-2.6');
+  assert.equal(decayLabelTex(0.0025118864315095794), '$10^{-2.6}$');
+  assert.equal(decayLabel(0.005), '5e-3');
+  assert.equal(decayLabel(0.0025), '2.5e-3');
+});
+
+test('numbers have three decimals, never a negative zero', () => {
+  assert.equal(fixed(0.70349), '0.703');
+  assert.equal(fixed(-0.0004), '0.000');
+  assert.equal(percent(1 / 6), '16.7%');
+  assert.equal(escapeTex('net_1 & 50% #2'), 'net\\_1 \\& 50\\% \\#2');
+});
+
+test('the correlation matching table holds the planted answers', () => {
+  const arts = plantedArtifacts();
+  const table = matchingTable(arts.match, 'correlation', thresholds);
+  const semi = mean(expected.correlation_matching.semi_a_to_b_max);
+  const bip = expected.correlation_matching.bipartite_total / 20;
+  const below5 = expected.correlation_matching.semi_a_to_b_max
+    .filter((v: number) => v < 0.5).length / nA;
+  const s = arts.match[0].summary!;
+
+  // Markdown: the header, the alignment row and the planted row.
+  const md = toMarkdown(table).split('\n');
+  assert.equal(md[2], '| A | B | layer | units A | units B | mean semi | ' +
+    'mean bipartite | semi = bipartite | no match > 0.3 | ' +
+    'no match > 0.5 | no match > 0.7 |');
+  assert.match(md[3], /^\| --- \| --- \| --- \| ---: \|/);
+  const row = md[4].split(' | ');
+  assert.equal(row[0], '| net\\_a');
+  assert.equal(row[5], fixed(semi));
+  assert.equal(row[6], fixed(bip));
+  assert.equal(row[7], `${s.agree} / 24`);
+  assert.equal(row[9], percent(below5));
+  // The layer with no artifact: em dashes, and a note naming it.
+  assert.match(md[5], /^\| net\\_a \| net\\_b \| missing \| — \| — \|/);
+  assert.ok(table.notes.some((n) => n.includes('match@net_a-net_b/missing')));
+
+  // CSV: full precision, read back exactly.
+  const csv = parseCsv(toCsv(table));
+  assert.equal(csv[0][5], 'mean semi');
+  assert.equal(Number(csv[1][5]), semi);
+  assert.equal(Number(csv[1][6]), bip);
+  assert.equal(csv[1][7], `${s.agree} / 24`);
+  assert.equal(Number(csv[1][9]), below5);
+  assert.deepEqual(csv[2].slice(3), Array(8).fill(''));
+
+  // JSON round-trips the raw values.
+  const json = JSON.parse(toJson(table));
+  assert.equal(json.rows[0].semi, semi);
+  assert.deepEqual(json.rows[0].agree, { k: s.agree, n: 24 });
+  assert.equal(json.rows[1].semi, null);
+  assert.deepEqual(json.columns.map((c: any) => c.key).slice(0, 3),
+    ['a', 'b', 'layer']);
+
+  // LaTeX: booktabs rules, escaped names and symbols.
+  const tex = toLatex(table);
+  for (const rule of ['\\toprule', '\\midrule', '\\bottomrule']) {
+    assert.ok(tex.includes(rule), rule);
+  }
+  assert.ok(tex.includes('net\\_a & net\\_b & planted & 24 & 20 & ' +
+    `${fixed(semi)} & ${fixed(bip)} & ${s.agree} / 24`));
+  assert.ok(tex.includes('no match \\textgreater{} 0.5'));
+  assert.ok(tex.includes(`${percent(below5).replace('%', '\\%')}`));
+  assert.ok(tex.includes('missing & --- & ---'));
+  assert.ok(!/[^\\]_/.test(tex.replace(/\\label\{[^}]*\}/, '')),
+    'every underscore is escaped');
+});
+
+test('the MI matching table uses the MI answers', () => {
+  const arts = plantedArtifacts();
+  const table = matchingTable(arts.mi, 'mi', [], 'nats');
+  const json = JSON.parse(toJson(table));
+  assert.equal(json.rows[0].bipartite,
+    expected.mutual_info_matching.bipartite_total / 20);
+  assert.equal(json.rows[0].semi,
+    mean(expected.mutual_info_matching.semi_a_to_b_max));
+  assert.match(table.title, /nats/);
+});
+
+test('the sparse tables put decays in columns, 10^-2.6 included', () => {
+  const arts = plantedArtifacts();
+  const table = sparseTable(arts.sparse, arts.decays, 'weightsPerUnit');
+  const md = toMarkdown(table).split('\n');
+  assert.equal(md[2], '| A | B | layer | 0 | 1e-4 | 1e-3 | 10^-2.6 | ' +
+    '1e-2 | 1e-1 |');
+  assert.equal(md[4], '| net\\_a | net\\_b | planted | 16.750 | 10.950 | ' +
+    '1.300 | 1.300 | 1.300 | 0.000 |');
+  const csv = parseCsv(toCsv(table));
+  assert.equal(csv[0][6], '0.0025118864315095794');
+  assert.equal(Number(csv[1][3]), 16.75);
+  assert.ok(toLatex(table).includes('$10^{-2.6}$'));
+
+  const holdout = sparseTable(arts.sparse, arts.decays, 'holdoutLoss');
+  const json = JSON.parse(toJson(holdout));
+  assert.equal(json.rows[0]['0.1'], expected.sparse_mapping[5].fit_loss);
+  assert.equal(json.rows[1]['0.001'], null);
+});
+
+test('the HAC table counts the two-leaf merges of the reference', () => {
+  const arts = plantedArtifacts();
+  const json = JSON.parse(toJson(hacTable(arts)));
+  const s = arts.hac[0].summary!;
+  assert.equal(json.rows[0].leaves, 44);
+  assert.equal(json.rows[0].pairsAB + json.rows[0].pairsAA +
+    json.rows[0].pairsBB, s.pairsAB + s.pairsAA + s.pairsBB);
+  // The planted one-to-one relations pair A with B first.
+  assert.ok(s.pairsAB >= 10, `pairsAB ${s.pairsAB}`);
+  assert.equal(json.rows[0].pairsAB, s.pairsAB);
+});
+
+test('a non-finite value becomes an em dash with a note, never NaN', () => {
+  const arts = plantedArtifacts();
+  const broken = structuredClone(arts.match[0].summary!);
+  broken.semi.mean = NaN;
+  arts.match[0] = { ...arts.match[0], summary: broken as any };
+  const table = matchingTable(arts.match, 'correlation', thresholds);
+  assert.equal(table.rows[0].semi, null);
+  assert.ok(table.notes.some((n) => /semi\.mean is not a finite number/.test(n)));
+  for (const t of buildTables(arts)) {
+    for (const f of ['md', 'csv', 'tex', 'json'] as const) {
+      assert.ok(!renderFormat(t, f).includes('NaN'), `${t.name}.${f}`);
+    }
+  }
+});
+
+test('renderTable names the tables there are for an unknown name', () => {
+  const arts = plantedArtifacts();
+  assert.throws(() => renderTable('matching-corelation', 'md', arts),
+    (e: any) => e.code === 'E_USAGE' &&
+      /did you mean 'matching-correlation'/.test(e.message));
+  assert.throws(() => renderTable(undefined, 'xls' as any, arts),
+    (e: any) => e.code === 'E_USAGE');
+  const all = renderTable(undefined, 'md', arts);
+  for (const name of ['Networks', 'One-to-one matching on correlation',
+    'Sparse prediction: holdout loss', 'Hierarchical clustering']) {
+    assert.ok(all.includes(name), name);
+  }
+});

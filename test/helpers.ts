@@ -15,8 +15,11 @@ import type { Artifact, Coords, Pool, ResolvedPipeline, StageDef,
 /** The repository root (tests run from dist/test/). */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The reference answers computed with NumPy, SciPy and scikit-learn. */
-export const fixturesDir = join(repoRoot, '..', 'shared', 'fixtures');
+/**
+ * The reference answers computed with NumPy, SciPy and scikit-learn
+ * (test/reference/; see its README).
+ */
+export const fixturesDir = join(repoRoot, 'test', 'reference');
 
 export function fixture(...parts: string[]): string {
   return join(fixturesDir, ...parts);

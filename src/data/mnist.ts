@@ -71,15 +71,16 @@ export function readIdxHeader(path: string, magic: number,
     const offset = 4 + 4 * ndim;
     const head = Buffer.alloc(offset);
     const got = readSync(fd, head, 0, offset, 0);
+    // The magic number first: a file of the wrong kind is named as such
+    // even when it is also shorter than this kind's header.
+    if (got >= 4 && head.readUInt32BE(0) !== magic) {
+      throw inputError(path, `not an IDX file of this kind: magic number ` +
+        `${head.readUInt32BE(0)}, expected ${magic} (${magic === IMAGE_MAGIC
+          ? 'images' : 'labels'})`);
+    }
     if (got < offset) {
       throw inputError(path, `truncated IDX header: ${got} bytes, ` +
         `expected at least ${offset}`);
-    }
-    const found = head.readUInt32BE(0);
-    if (found !== magic) {
-      throw inputError(path, `not an IDX file of this kind: magic number ` +
-        `${found}, expected ${magic} (${magic === IMAGE_MAGIC
-          ? 'images' : 'labels'})`);
     }
     const dims: number[] = [];
     for (let d = 0; d < ndim; d++) dims.push(head.readUInt32BE(4 + 4 * d));

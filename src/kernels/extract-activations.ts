@@ -1,0 +1,71 @@
+/**
+ * Pool kernel of extract@ for imported activations: convert images
+ * [start, end) of one layer's array into [samples, units] float32 chunks,
+ * the same format and sample order as activations taken from a model.
+ * .npy files are read row range by row range, so memory stays bounded.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { inputError } from '../core/errors.js';
+import { encodeNpy, readNpyRows, type NdArray, type TypedArray }
+  from '../core/npy.js';
+import { npzArrays, type ImportedLayer } from '../data/activations.js';
+import { chunkName, firstNonFinite, nchwToNhwc, positionsPerImage,
+  samplesOfMaps, type Positions } from '../data/positions.js';
+import type { LayerBlock } from './extract-model.js';
+
+export interface ImportBlock {
+  source: ImportedLayer;
+  start: number;
+  end: number;
+  batch: number;
+  firstChunk: number;
+  positions: Positions;
+  seed: number;
+  out: string;
+}
+
+function toFloat32(data: TypedArray): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/** Rows [start, end) of the first axis of a layer's array. */
+function rowsOf(source: ImportedLayer, start: number, end: number): NdArray {
+  if (!source.entry) return readNpyRows(source.file, start, end);
+  const array = npzArrays(source.file)[source.entry];
+  const row = source.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { dtype: array.dtype, shape: [end - start, ...source.shape.slice(1)],
+    data: array.data.subarray(start * row, end * row) };
+}
+
+export async function extractImportBlock(block: ImportBlock): Promise<LayerBlock> {
+  const src = block.source;
+  const where = src.entry ? `${src.file}[${src.entry}]` : src.file;
+  const p = positionsPerImage(src.height, src.width, block.positions);
+  const result: LayerBlock = { units: src.units, height: src.height,
+    width: src.width, positions: p, samples: 0, chunks: [] };
+  let chunk = block.firstChunk;
+
+  for (let s = block.start; s < block.end; s += block.batch, chunk++) {
+    const n = Math.min(block.batch, block.end - s);
+    let data = toFloat32(rowsOf(src, s, s + n).data);
+    const bad = firstNonFinite(data);
+    if (bad >= 0) {
+      const row = s + Math.floor(bad / (data.length / n));
+      throw inputError(where, `layer ${src.layer} holds ${data[bad]} in row ` +
+        row, 'No NaN or infinity may reach the analysis: fix the export.');
+    }
+    if (src.shape.length === 4 && src.layout === 'nchw') {
+      data = nchwToNhwc(data, [n, src.units, src.height, src.width]);
+    }
+    const rows = samplesOfMaps(data, [n, src.height, src.width, src.units], s,
+      block.positions, block.seed);
+
+    const name = chunkName(src.layer, chunk);
+    mkdirSync(dirname(join(block.out, name)), { recursive: true });
+    writeFileSync(join(block.out, name), encodeNpy(rows, [n * p, src.units]));
+    result.samples += n * p;
+    result.chunks.push(name);
+  }
+  return result;
+}

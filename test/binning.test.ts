@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { binLayer, binUnit, quantileEdge } from '../src/kernels/binning.js';
+import seedrandom from 'seedrandom';
+import { binLayer, binUnit, edgeRanks, quantileEdge, selectRanks }
+  from '../src/kernels/binning.js';
 
 const codesOf = (values: number[], bins: number, zero = 1e-6) =>
   Array.from(binUnit(values, bins, zero).codes);
@@ -35,6 +37,37 @@ describe('quantileEdge', () => {
   });
 });
 
+describe('selectRanks', () => {
+  test('puts the wanted ranks where a full sort would', () => {
+    const random = seedrandom.alea('select');
+    for (const m of [1, 2, 15, 16, 17, 100, 5000]) {
+      for (const levels of [3, 90, 0]) {
+        // levels 0: continuous values; else that many distinct values
+        const x = Float64Array.from({ length: m }, () => (levels
+          ? Math.floor(random() * levels) : random() - 0.5));
+        const sorted = x.slice().sort();
+        const ranks = edgeRanks(m, 20);
+        selectRanks(x, ranks);
+        for (const r of ranks) {
+          assert.equal(x[r], sorted[r], `m ${m}, rank ${r}`);
+        }
+        assert.deepEqual(x.slice().sort(), sorted);
+      }
+    }
+  });
+
+  test('edges from selected ranks equal edges from a full sort', () => {
+    const random = seedrandom.alea('edges');
+    const values = Float64Array.from({ length: 3001 }, () =>
+      Math.max(0, Math.round(random() * 50) / 10 - 1));
+    const sorted = values.filter((v) => v > 1e-6).sort();
+    const { edges } = binUnit(values, 20);
+    for (let k = 1; k < 20; k++) {
+      assert.equal(edges[k - 1], quantileEdge(sorted, k, 20));
+    }
+  });
+});
+
 describe('binUnit', () => {
   test('zeros go to bin 0, the rest into equal-mass bins', () => {
     // positives [1..5], bins 2: edge at the median 3
@@ -65,7 +98,9 @@ describe('binUnit', () => {
   });
 
   test('bins have equal mass when values are distinct', () => {
-    const values = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) + 1);
+    // 1..1000 in a scrambled order (7919 is prime to 1000)
+    const values = Array.from({ length: 1000 },
+      (_, i) => ((i * 7919) % 1000) + 1);
     const { counts } = binUnit([0, 0, ...values], 20);
     assert.equal(counts[0], 2);
     for (let c = 1; c <= 20; c++) assert.equal(counts[c], 50);

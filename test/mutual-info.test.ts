@@ -2,7 +2,8 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { binLayer, binUnit, type LayerBins } from '../src/kernels/binning.js';
 import { mutualInfo } from '../src/kernels/mutual-info.js';
-import { mutualInfoOnPool } from '../src/kernels/mutual-info-parallel.js';
+import { binLayerOnPool, mutualInfoOnPool }
+  from '../src/kernels/mutual-info-parallel.js';
 import { summarizeMatching } from '../src/kernels/matching.js';
 import { createPool, inlinePool } from '../src/runner/pool.js';
 import { mkdirSync } from 'node:fs';
@@ -83,6 +84,21 @@ describe('mutual information on the planted fixture', () => {
       assert.ok(Math.abs(m.semi.valueOfB[j] - v) < 1e-4, `B unit ${j}`));
   });
 
+  test('binning on a worker pool gives the same codes', async () => {
+    const { data, shape } = fixtureNpy('planted-small', 'net_a.npy');
+    const [samples, units] = shape;
+    const plain = unitMajor(data as Float32Array, samples, units);
+    const shared = new Float32Array(new SharedArrayBuffer(plain.byteLength));
+    shared.set(plain);
+    for (const values of [plain, shared]) {
+      const pooled = await binLayerOnPool(inlinePool(), values, units,
+        samples, 20, 1e-6);
+      assert.deepEqual(pooled.codes, netA.codes);
+      assert.deepEqual(pooled.counts, netA.counts);
+      assert.deepEqual(pooled.single, netA.single);
+    }
+  });
+
   test('blocks on a worker pool give the same matrix', async () => {
     const inline = await mutualInfoOnPool(inlinePool(), netA, netB,
       { blocks: 5 });
@@ -95,6 +111,13 @@ describe('mutual information on the planted fixture', () => {
       { blocks: 3, progress: (done) => seen.push(done) });
     assert.deepEqual(threaded, planted);
     assert.deepEqual(seen, [1, 2, 3]);
+
+    // Binning on real threads writes the shared codes in place.
+    const { data, shape } = fixtureNpy('planted-small', 'net_b.npy');
+    const values = unitMajor(data as Float32Array, shape[0], shape[1]);
+    const pooled = await binLayerOnPool(pool, values, shape[1], shape[0]);
+    assert.deepEqual(pooled.codes, netB.codes);
+    assert.deepEqual(pooled.single, [19]);
   });
 });
 
@@ -313,7 +336,9 @@ describe('mutual-info stage', () => {
   });
 
   test('a NaN activation names its file, row and unit', async () => {
-    const bad = extractOf('net_b.npy', 7000, (data) => { data[7001 * 20 + 4] = NaN; });
+    const bad = extractOf('net_b.npy', 7000, (data) => {
+      data[7001 * 20 + 4] = NaN;
+    });
     runs.push(bad.dir);
     await assert.rejects(run({ samples: 20000 }, { a, b: bad }),
       (err: any) => err.code === 'E_INPUT' &&

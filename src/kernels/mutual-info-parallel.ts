@@ -1,15 +1,57 @@
 /**
- * All-pairs mutual information on the worker pool: A's units are split
- * into blocks, each block runs `mutualInfoRows` on a pool thread against
- * all of B, and the rows are assembled here. Codes held in a
- * SharedArrayBuffer (binLayer(..., shared = true)) reach the workers
- * without a copy; B is packed once, into shared memory, for all blocks.
+ * Binning and all-pairs mutual information on the worker pool. Units are
+ * split into blocks, one task per block. Arrays held in SharedArrayBuffers
+ * reach the workers without a copy: the values to bin (when the caller
+ * put them there), the codes binning writes, and B's packed codes, which
+ * every MI block reads. MI blocks are blocks of A's units, each against
+ * all of B; their rows are assembled here.
  */
 import type { Pool } from '../stages/types.js';
-import type { LayerBins } from './binning.js';
+import { checkBinning, type BinUnitsTask, type LayerBins }
+  from './binning.js';
 import { packUnits, type MutualInfoTask } from './mutual-info.js';
 
 const kernel = new URL('./mutual-info.js', import.meta.url).href;
+const binner = new URL('./binning.js', import.meta.url).href;
+
+/**
+ * `binLayer` on the pool: unit-major values [units, samples] (best in a
+ * SharedArrayBuffer; otherwise each block is copied to its worker) give
+ * codes in shared memory, ready for `mutualInfoOnPool`.
+ */
+export async function binLayerOnPool(pool: Pool,
+  values: Float32Array | Float64Array, units: number, samples: number,
+  bins = 20, zero = 1e-6): Promise<LayerBins> {
+  if (values.length !== units * samples) {
+    throw new RangeError(`values hold ${values.length} numbers, expected ` +
+      `${units} units x ${samples} samples = ${units * samples}`);
+  }
+  checkBinning(bins, zero);
+  const codes = new Uint8Array(new SharedArrayBuffer(units * samples));
+  const counts = new Int32Array(units * (bins + 1));
+  const single: number[] = [];
+  const shared = values.buffer instanceof SharedArrayBuffer;
+  const size = Math.ceil(units / Math.max(1, pool.threads * 2));
+
+  const tasks: Promise<void>[] = [];
+  for (let start = 0; start < units; start += size) {
+    const end = Math.min(units, start + size);
+    const range = [start * samples, end * samples] as const;
+    const task: BinUnitsTask = {
+      values: shared ? values.subarray(...range) : values.slice(...range),
+      codes: codes.subarray(...range),
+      units: end - start, samples, bins, zero, first: start,
+    };
+    tasks.push(pool.run<{ counts: Int32Array; single: number[] }>(
+      binner, 'binUnits', task).then((block) => {
+      counts.set(block.counts, start * (bins + 1));
+      single.push(...block.single.map((u) => start + u));
+    }));
+  }
+  await Promise.all(tasks);
+  single.sort((p, q) => p - q);
+  return { units, samples, bins, codes, counts, single };
+}
 
 export interface MutualInfoRun {
   /** Blocks of A units; default 8 per pool thread (at most unitsA). */

@@ -56,8 +56,8 @@ export function packUnits(codes: Uint8Array, units: number, samples: number,
 
   for (let u = 0; u < units; u++) {
     const code = codes.subarray(u * samples, (u + 1) * samples);
-    const word = packed.subarray(
-      Math.floor(u / PER_WORD) * samples, (Math.floor(u / PER_WORD) + 1) * samples);
+    const at = Math.floor(u / PER_WORD) * samples;
+    const word = packed.subarray(at, at + samples);
     const shift = (u % PER_WORD) * 8;
     for (let s = 0; s < samples; s++) word[s] |= code[s] << shift;
   }
@@ -152,7 +152,8 @@ export function mutualInfoRows(task: MutualInfoTask): Float64Array {
       for (let q = 0; q < last; q++) {
         const j = p * PER_PASS + q;
         if (!liveB[j]) continue;
-        const joint = jointTerm(hist, q * cells, countsB, j * levels, levels, t);
+        const joint = jointTerm(hist, q * cells, countsB, j * levels,
+          levels, t);
         const mi = (joint - termA - termB[j]) / samples + logN;
         out[i * unitsB + j] = mi > 0 ? mi : 0;
       }

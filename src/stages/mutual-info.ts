@@ -40,9 +40,10 @@ import seedrandom from 'seedrandom';
 import { ConvergentError, inputError, PipelineError, shapeError }
   from '../core/errors.js';
 import { readNpy, readNpyHeader, writeNpy } from '../core/npy.js';
-import { binLayer, MAX_BINS, type LayerBins } from '../kernels/binning.js';
+import { MAX_BINS, type LayerBins } from '../kernels/binning.js';
 import { summarizeMatching } from '../kernels/matching.js';
-import { mutualInfoOnPool } from '../kernels/mutual-info-parallel.js';
+import { binLayerOnPool, mutualInfoOnPool }
+  from '../kernels/mutual-info-parallel.js';
 import type { ExtractSummary, MatchSummary, MutualInfoSummary }
   from './summaries.js';
 import type { Artifact, InputRef, StageContext, StageDef } from './types.js';
@@ -105,10 +106,12 @@ export const mutualInfoStage: StageDef = {
     ctx.progress(0, total);
 
     const started = performance.now();
-    const binsA = loadBinned(extractA, entryA, layer, picked, p.bins, p.zero);
+    const binsA = await binOnPool(ctx, readPicked(extractA, entryA, layer,
+      picked), entryA.units, picked.length, p);
     ctx.progress(1, total);
     ctx.signal.throwIfAborted();
-    const binsB = loadBinned(extractB, entryB, layer, picked, p.bins, p.zero);
+    const binsB = await binOnPool(ctx, readPicked(extractB, entryB, layer,
+      picked), entryB.units, picked.length, p);
     ctx.progress(2, total);
     ctx.signal.throwIfAborted();
 
@@ -116,7 +119,9 @@ export const mutualInfoStage: StageDef = {
       blocks: total - 2,
       progress: (done, blocks) => ctx.progress(2 + done, 2 + blocks),
     });
-    if (p.unit === 'bits') for (let k = 0; k < mi.length; k++) mi[k] /= Math.LN2;
+    if (p.unit === 'bits') {
+      for (let k = 0; k < mi.length; k++) mi[k] /= Math.LN2;
+    }
     writeNpy(join(ctx.out, 'mi.npy'), mi, [binsA.units, binsB.units]);
 
     const matching = summarizeMatching(mi, binsA.units, binsB.units,
@@ -201,13 +206,13 @@ export function drawSamples(total: number, count: number,
 
 /**
  * Read the picked samples of one network's layer into unit-major values
- * [units, picked], checking every chunk, and bin them into shared memory.
+ * [units, picked], in shared memory for the pool, checking every chunk.
  */
-function loadBinned(art: Artifact, entry: LayerEntry, layer: string,
-  picked: Int32Array, bins: number, zero: number): LayerBins {
+function readPicked(art: Artifact, entry: LayerEntry, layer: string,
+  picked: Int32Array): Float32Array {
   const { units } = entry;
   const count = picked.length;
-  const values = new Float32Array(units * count);
+  const values = new Float32Array(new SharedArrayBuffer(units * count * 4));
   let start = 0;
   let k = 0;
   for (const chunk of entry.chunks) {
@@ -239,7 +244,12 @@ function loadBinned(art: Artifact, entry: LayerEntry, layer: string,
       `hold ${start} samples, the summary says ${entry.samples}`,
       'Rerun extract@ for this network.');
   }
-  return binLayer(values, units, count, bins, zero, true);
+  return values;
+}
+
+function binOnPool(ctx: StageContext, values: Float32Array, units: number,
+  samples: number, p: Params): Promise<LayerBins> {
+  return binLayerOnPool(ctx.pool, values, units, samples, p.bins, p.zero);
 }
 
 /** A units whose MI bipartite partner is their correlation partner. */

@@ -14,6 +14,11 @@
  * units in seconds, so the solver lives here.
  */
 
+export interface HungarianOptions {
+  /** Run the reduction phases before augmenting (default true). */
+  reduce?: boolean;
+}
+
 /** The optimum of an assignment problem. */
 export interface Assignment {
   /** Column given to each row, or -1 for a row left out (rows > cols). */
@@ -34,13 +39,16 @@ export interface Assignment {
  * @returns the assignment and its total; among equal optima the choice
  *   is deterministic (no randomness, no dependence on timing), so the
  *   same input always gives the same pairs.
+ * @param options.reduce false skips the initialization, leaving every
+ *   row to the augmenting phase (SciPy's method): slower, the same
+ *   optimum; tests use it to check both phases.
  * @throws RangeError on a size mismatch or a non-finite weight.
  *
  * @example
  *   hungarian(new Float64Array([1, 5, 4, 2]), 2, 2).colOfRow  // [1, 0]
  */
 export function hungarian(weights: Float64Array, rows: number,
-  cols: number): Assignment {
+  cols: number, options: HungarianOptions = {}): Assignment {
   checkProblem(weights, rows, cols);
   const colOfRow = new Int32Array(rows).fill(-1);
   const rowOfCol = new Int32Array(cols).fill(-1);
@@ -51,7 +59,7 @@ export function hungarian(weights: Float64Array, rows: number,
   const short = transpose ? cols : rows;
   const long = transpose ? rows : cols;
   const w = transpose ? transposed(weights, rows, cols) : weights;
-  const colOfShort = solveWide(w, short, long);
+  const colOfShort = solveWide(w, short, long, options.reduce ?? true);
 
   for (let s = 0; s < short; s++) {
     const l = colOfShort[s];
@@ -110,7 +118,8 @@ function transposed(w: Float64Array, rows: number, cols: number) {
  * @param w [nr, nc] weights, C-order.
  * @returns the column of each row.
  */
-function solveWide(w: Float64Array, nr: number, nc: number): Int32Array {
+function solveWide(w: Float64Array, nr: number, nc: number,
+  reduce: boolean): Int32Array {
   const s: Solver = {
     w, nr, nc,
     u: new Float64Array(nr), v: new Float64Array(nc),
@@ -118,13 +127,13 @@ function solveWide(w: Float64Array, nr: number, nc: number): Int32Array {
     row4col: new Int32Array(nc).fill(-1),
   };
   let free: Int32Array;
-  if (nr === nc && nr >= 2) {
+  if (reduce && nr === nc && nr >= 2) {
     free = reduceColumns(s);
   } else {
     free = new Int32Array(nr);
     for (let i = 0; i < nr; i++) free[i] = i;
   }
-  if (nc >= 2) {
+  if (reduce && nc >= 2) {
     free = reduceRows(s, free);
     free = reduceRows(s, free);
   }

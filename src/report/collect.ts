@@ -8,11 +8,11 @@ import type { Artifact, Coords, InputRef, ResolvedPipeline }
   from '../stages/types.js';
 import { instanceId } from '../pipeline/expand.js';
 import type { ExtractSummary, HacSummary, MatchSummary, MutualInfoSummary,
-  SparseMapSummary } from '../stages/summaries.js';
+  NormalizeSummary, SparseMapSummary } from '../stages/summaries.js';
 
 /** The stage kinds the report reads; each is also its input role. */
 export const reportRoles = ['match', 'mutual-info', 'sparse-map', 'hac',
-  'extract', 'train'] as const;
+  'normalize', 'extract', 'train'] as const;
 export type ReportRole = typeof reportRoles[number];
 
 /** A reference to one stage instance (never an external file). */
@@ -58,6 +58,8 @@ export interface ReportArtifacts {
   mi: PairLayerFound<MutualInfoSummary>[];
   sparse: SparseFound[];
   hac: PairLayerFound<HacSummary>[];
+  /** Read for its warnings, timings and dead units. */
+  normalize: PairLayerFound<NormalizeSummary>[];
   extract: NetworkFound<ExtractSummary>[];
   train: NetworkFound<Record<string, any>>[];
 }
@@ -90,8 +92,10 @@ function decaysOf(pipeline: ResolvedPipeline) {
 
 /**
  * Every instance the report reads, in a fixed order: per pair × layer
- * match, mutual-info, sparse-map (each decay), hac; then extract and
- * train per network. Only stages present in the pipeline appear.
+ * match, mutual-info, sparse-map (each decay), hac, for the stages the
+ * pipeline lists (an unlisted one would run just for the report), and
+ * normalize when they read it; then extract per network and train per
+ * `train:` network.
  */
 export function reportRefs(pipeline: ResolvedPipeline): StageRef[] {
   const refs: StageRef[] = [];
@@ -112,16 +116,22 @@ export function reportRefs(pipeline: ResolvedPipeline): StageRef[] {
       }
       const hac = name('hac');
       if (hac) refs.push({ role: 'hac', stage: hac, coords });
+      // match and sparse-map read normalize@, so it runs anyway.
+      const normalize = name('normalize') ??
+        (name('match') || name('sparse-map') ? 'normalize' : undefined);
+      if (normalize) refs.push({ role: 'normalize', stage: normalize, coords });
     }
   }
 
+  // Every analysis reads extract@, and a `train:` network is trained
+  // whether or not the file lists these stages, so they are read even
+  // when implicit: that runs nothing that would not run anyway.
   for (const network of Object.keys(pipeline.networks)) {
-    const extract = name('extract');
-    if (extract) refs.push({ role: 'extract', stage: extract,
+    refs.push({ role: 'extract', stage: name('extract') ?? 'extract',
       coords: { network } });
-    const train = name('train');
-    if (train && pipeline.networks[network].train) {
-      refs.push({ role: 'train', stage: train, coords: { network } });
+    if (pipeline.networks[network].train) {
+      refs.push({ role: 'train', stage: name('train') ?? 'train',
+        coords: { network } });
     }
   }
   return refs;
@@ -144,7 +154,8 @@ export type ArtifactLookup = (ref: StageRef) => Artifact | undefined;
  */
 export function lookupInInputs(refs: StageRef[],
   inputs: Record<string, Artifact | Artifact[]>): ArtifactLookup {
-  const found = new Map<StageRef, Artifact>();
+  const found = new Map<string, Artifact>();
+  const key = (ref: StageRef) => instanceId(ref.stage, ref.coords);
   for (const role of reportRoles) {
     const given = inputs[role];
     const list = given === undefined ? [] : Array.isArray(given)
@@ -153,11 +164,11 @@ export function lookupInInputs(refs: StageRef[],
     const byId = new Map(list.map((a) => [a.manifest?.id ?? a.id, a]));
     wanted.forEach((ref, i) => {
       const artifact = list.length === wanted.length
-        ? list[i] : byId.get(instanceId(ref.stage, ref.coords));
-      if (artifact) found.set(ref, artifact);
+        ? list[i] : byId.get(key(ref));
+      if (artifact) found.set(key(ref), artifact);
     });
   }
-  return (ref) => found.get(ref);
+  return (ref) => found.get(key(ref));
 }
 
 /** Gather the report's artifacts by pair, layer, decay and network. */
@@ -170,12 +181,14 @@ export function collectArtifacts(pipeline: ResolvedPipeline,
   const { sweep } = decaysOf(pipeline);
   const out: ReportArtifacts = {
     pipeline, stages: {}, decays: sweep,
-    match: [], mi: [], sparse: [], hac: [], extract: [], train: [],
+    match: [], mi: [], sparse: [], hac: [], normalize: [], extract: [],
+    train: [],
   };
   for (const role of reportRoles) {
     const stage = stageNamed(pipeline, role);
     if (stage) out.stages[role] = stage;
   }
+  out.stages.extract ??= 'extract';
 
   for (const ref of refs) {
     const artifact = lookup(ref);
@@ -192,6 +205,7 @@ export function collectArtifacts(pipeline: ResolvedPipeline,
     if (ref.role === 'match') out.match.push(at);
     else if (ref.role === 'mutual-info') out.mi.push(at);
     else if (ref.role === 'hac') out.hac.push(at);
+    else if (ref.role === 'normalize') out.normalize.push(at);
     else {
       const decay = point!.decay;
       out.sparse.push({ ...at, decay, inSweep: sweep.includes(decay) });

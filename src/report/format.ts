@@ -54,7 +54,7 @@ export function pairLabel(pair: [string, string]): string {
   return `${pair[0]} \u2192 ${pair[1]}`;
 }
 
-/** A path segment safe on every file system ("conv2d_1/Relu" → "conv2d_1_Relu"). */
+/** A path segment safe on any file system: "conv2d_1/Relu" → "conv2d_1_Relu". */
 export function safeName(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '_');
   return cleaned.replace(/^\.+/, '_') || '_';

@@ -22,7 +22,8 @@ nav a, .files a { color: var(--accent); text-decoration: none; }
 nav a:hover, .files a:hover { text-decoration: underline; }
 main { padding: 0 2rem 3rem; max-width: 1400px; }
 pre { background: var(--band); border: 1px solid var(--line);
-  padding: 0.75rem 1rem; overflow-x: auto; font-size: 13px; }
+  padding: 0.75rem 1rem; overflow-x: auto; font-size: 13px;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas,
   "DejaVu Sans Mono", monospace; }
 .table { overflow-x: auto; margin: 0.5rem 0 1.25rem; }
@@ -39,6 +40,9 @@ td.missing { color: var(--muted); }
 ul.notes { margin: 0.4rem 0 0; padding-left: 1.2rem; color: var(--muted);
   font-size: 13px; max-width: 60rem; }
 .files { margin: 0.3rem 0 0; font-size: 13px; color: var(--muted); }
+.two { display: grid; gap: 0 1.5rem;
+  grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); }
+.two pre { margin-top: 0; }
 .side { display: flex; flex-wrap: wrap; gap: 0 2.5rem; }
 .charts, .maps { display: grid; gap: 1rem; margin: 0.5rem 0 1rem;
   grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); }
@@ -48,7 +52,6 @@ figure img { max-width: 100%; height: auto; display: block;
   border: 1px solid var(--line); }
 figure.corr-aa img, figure.corr-bb img, figure.corr-ab img,
 figure.hac img { image-rendering: pixelated; }
-figure.hac { grid-column: 1 / -1; max-width: 760px; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 0.3rem; }
 ul.warnings li { margin: 0.2rem 0; }
 details { margin: 0.75rem 0; }

@@ -5,7 +5,7 @@
  * stage's warnings, and how each stage ran.
  */
 import { readFileSync } from 'node:fs';
-import { stringify } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
 import type { Artifact } from '../stages/types.js';
 import type { ReportArtifacts } from './collect.js';
 import type { Figure, Figures } from './figures.js';
@@ -88,18 +88,35 @@ function figuresByPair(input: HtmlInput, kinds: string[],
   return out;
 }
 
+/** YAML with lists of scalars on one line ([0, 1e-5, ...]). */
+function compactYaml(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Seq(_, node) {
+      if (node.items.every((item) => isScalar(item))) node.flow = true;
+    },
+    Map(_, node) {
+      if (node.items.length <= 3 && node.items.every((pair) =>
+        isScalar(pair.value))) node.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 78 });
+}
+
 function pipelineSection(input: HtmlInput): string {
   const p = input.arts.pipeline;
   const text = pipelineText(p.file);
-  const resolved = stringify({ data: p.data, layers: p.layers,
+  const resolved = compactYaml({ data: p.data, layers: p.layers,
     pairs: p.pairs, stages: p.stages });
   return section('pipeline', 'Pipeline', [
     `<p>File <code>${esc(p.file)}</code>; ${p.pairs.length} pair(s), ` +
       `${p.layers.length} layer(s), ${Object.keys(p.networks).length} ` +
       'network(s).</p>',
+    '<div class="two">',
     text === undefined ? '<p class="missing">The pipeline file could not ' +
-      'be read.</p>' : `<h3>As written</h3><pre>${esc(text)}</pre>`,
-    `<h3>Resolved parameters</h3><pre>${esc(resolved)}</pre>`,
+      'be read.</p>' : `<div><h3>As written</h3><pre>${esc(text)}</pre></div>`,
+    `<div><h3>Resolved parameters</h3><pre>${esc(resolved)}</pre></div>`,
+    '</div>',
   ]);
 }
 
@@ -125,15 +142,18 @@ function recordsList(artifact: Artifact | undefined): string {
   return entries.length ? esc(entries.join('; ')) : '\u2014';
 }
 
-function stagesSection(input: HtmlInput, table: Table | undefined): string {
+function stagesSection(input: HtmlInput, summary: Table | undefined,
+  instances: Table | undefined): string {
   const rows = allFound(input.arts).filter((f) => f.artifact?.manifest)
     .map((f) => `<tr><td><code>${esc(f.id)}</code></td>` +
       `<td>${recordsList(f.artifact)}</td></tr>`);
   return section('stages', 'How each stage ran', [
     `<p>convergent ${esc(toolVersion())}, Node ${esc(process.version)}, ` +
       `report made ${esc(input.generated)}.</p>`,
-    tableBlock(table, input.formats),
-    rows.length === 0 ? '' : '<details><summary>Everything each stage ' +
+    tableBlock(summary, input.formats),
+    `<details><summary>Each instance (${instances?.rows.length ?? 0})` +
+      `</summary>${tableBlock(instances, input.formats)}</details>`,
+    rows.length === 0 ? '' : '<details><summary>Everything each instance ' +
       'recorded</summary><table class="records"><thead><tr><th>instance' +
       `</th><th>records</th></tr></thead><tbody>${rows.join('')}</tbody>` +
       '</table></details>',
@@ -172,7 +192,7 @@ export function reportHtml(input: HtmlInput): string {
       '<p>Rows and columns in leaf order; the diagonal shows the network ' +
         '(A orange, B green); brackets above join the clusters each merge ' +
         'makes, higher for larger merge distance.</p>',
-      ...figuresByPair(input, ['hac'], true)]]);
+      ...figuresByPair(input, ['hac'], false)]]);
   }
   if (t('dead-units')) {
     sections.push(['dead-units', 'Dead and constant units',
@@ -202,7 +222,7 @@ ${esc(toolVersion())}.</p>
 ${pipelineSection(input)}
 ${sections.map(([id, title, body]) => section(id, title, body)).join('\n')}
 ${warningsSection(input)}
-${stagesSection(input, t('stages'))}
+${stagesSection(input, t('stage-summary'), t('stages'))}
 </main>
 </body>
 </html>

@@ -4,7 +4,8 @@
  * of each pair × layer, and how each stage instance ran (version,
  * seconds, backend, engine, threads, warnings) from the manifests.
  */
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import type { Artifact } from '../stages/types.js';
 import type { Found, ReportArtifacts } from './collect.js';
 import type { Cell, Column, Table } from './table.js';
@@ -32,6 +33,23 @@ export function testAccuracy(summary: Record<string, any> | undefined):
   return candidates.find((v) => typeof v === 'number' && Number.isFinite(v));
 }
 
+/**
+ * A model trained by another pipeline (train@ publishes the model folder)
+ * keeps its record beside model.json: summary.json or training.json.
+ */
+export function accuracyBesideModel(model: string | undefined):
+  number | undefined {
+  if (!model) return undefined;
+  for (const name of ['summary.json', 'training.json']) {
+    try {
+      const found = testAccuracy(JSON.parse(
+        readFileSync(join(dirname(model), name), 'utf8')));
+      if (found !== undefined) return found;
+    } catch { /* no record there: try the next name */ }
+  }
+  return undefined;
+}
+
 export function networksTable(arts: ReportArtifacts): Table {
   const notes = new Notes();
   const columns: Column[] = [
@@ -44,10 +62,11 @@ export function networksTable(arts: ReportArtifacts): Table {
   const rows = Object.keys(arts.pipeline.networks).map((network) => {
     const train = arts.train.find((t) => t.network === network);
     const extract = arts.extract.find((e) => e.network === network);
-    const accuracy = testAccuracy(train?.summary) ?? null;
+    const accuracy = testAccuracy(train?.summary) ??
+      accuracyBesideModel(arts.pipeline.networks[network]?.model) ?? null;
     if (accuracy === null) {
-      notes.add('test accuracy: known for networks trained by the ' +
-        'pipeline (train@); \u2014 for the others.');
+      notes.add('test accuracy: from train@ (networks trained here, or a ' +
+        'summary.json beside a trained model.json); \u2014 where unknown.');
     }
     if (arts.stages.extract && !extract?.summary) {
       missingNote(extract?.id ?? `extract@${network}`, notes);
@@ -67,7 +86,10 @@ export function networksTable(arts: ReportArtifacts): Table {
 const unitList = (units: number[] | undefined): string | null =>
   units === undefined ? null : units.length === 0 ? 'none' : units.join(', ');
 
-/** Zero-variance units per pair × layer, as the match stage named them. */
+/**
+ * Zero-variance units per pair × layer, as the match stage named them
+ * (or normalize, which found them, when match did not run).
+ */
 export function deadUnitsTable(arts: ReportArtifacts): Table {
   const notes = new Notes();
   const columns: Column[] = [...pairLayerColumns,
@@ -76,7 +98,8 @@ export function deadUnitsTable(arts: ReportArtifacts): Table {
     { key: 'deadB', label: 'dead in B', kind: 'text' },
     { key: 'constantB', label: 'constant in B', kind: 'text' },
   ];
-  const rows = arts.match.map((f) => {
+  const source = arts.match.length > 0 ? arts.match : arts.normalize;
+  const rows = source.map((f) => {
     const row = pairLayerCells(f);
     const s = f.summary;
     if (!s) missingNote(f.id, notes);
@@ -107,8 +130,8 @@ function recordText(value: unknown): string | null {
 
 /** Every artifact the report read, once each, in report order. */
 export function allFound(arts: ReportArtifacts): Found<unknown>[] {
-  return [...arts.train, ...arts.extract, ...arts.match, ...arts.mi,
-    ...arts.sparse, ...arts.hac];
+  return [...arts.train, ...arts.extract, ...arts.normalize, ...arts.match,
+    ...arts.mi, ...arts.sparse, ...arts.hac];
 }
 
 export function stagesTable(arts: ReportArtifacts): Table {
@@ -144,5 +167,54 @@ export function stagesTable(arts: ReportArtifacts): Table {
     notes: ['Seconds: wall time of the instance when it was computed ' +
       '(cached results keep the time of the run that made them).',
       ...notes.list],
+  };
+}
+
+/** Distinct values, joined: "wasm" or "wasm, cpu"; null when none. */
+function distinct(values: (string | null)[]): string | null {
+  const set = [...new Set(values.filter((v): v is string => v !== null))];
+  return set.length ? set.join(', ') : null;
+}
+
+/** The instances of each stage together: count, time, how they ran. */
+export function stageSummaryTable(arts: ReportArtifacts): Table {
+  const columns: Column[] = [
+    { key: 'stage', label: 'stage', kind: 'text' },
+    { key: 'version', label: 'version', kind: 'text' },
+    { key: 'instances', label: 'instances', kind: 'count' },
+    { key: 'seconds', label: 'seconds, total', kind: 'number' },
+    { key: 'slowest', label: 'slowest', kind: 'number' },
+    { key: 'backend', label: 'backend', kind: 'text' },
+    { key: 'engine', label: 'engine', kind: 'text' },
+    { key: 'threads', label: 'threads', kind: 'text' },
+    { key: 'warnings', label: 'warnings', kind: 'count' },
+  ];
+  const groups = new Map<string, Found<unknown>[]>();
+  for (const f of allFound(arts)) {
+    if (!f.artifact) continue;
+    const stage = f.id.split('@')[0];
+    groups.set(stage, [...(groups.get(stage) ?? []), f]);
+  }
+  const rows = [...groups].map(([stage, list]) => {
+    const ms = list.map((f) => f.artifact!.manifest);
+    const has = ms.filter((m) => m !== undefined);
+    const times = has.map((m) => m!.seconds).filter(Number.isFinite);
+    const rec = (k: string) =>
+      distinct(has.map((m) => recordText(m!.records[k])));
+    return {
+      stage, instances: list.length,
+      version: distinct(has.map((m) => String(m!.version))),
+      seconds: times.length ? times.reduce((s, t) => s + t, 0) : null,
+      slowest: times.length ? Math.max(...times) : null,
+      backend: rec('backend'), engine: rec('engine'), threads: rec('threads'),
+      warnings: has.length ? has.reduce((s, m) => s + m!.warnings.length, 0)
+        : null,
+    } as Record<string, Cell>;
+  });
+  return {
+    name: 'stage-summary', title: 'Time and setup per stage', columns, rows,
+    notes: ['Seconds: wall time when computed; a cached instance keeps the ' +
+      'time of the run that made it. Instances run in parallel, so the ' +
+      'total is compute time, not elapsed time.'],
   };
 }

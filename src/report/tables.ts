@@ -14,7 +14,8 @@ import { type Cell, type Column, type Format, type Table, formats,
   renderFormat } from './table.js';
 import { Notes, missingNote, numberCell, pairLayerCells, pairLayerColumns }
   from './cells.js';
-import { deadUnitsTable, networksTable, stagesTable } from './tables-run.js';
+import { deadUnitsTable, networksTable, stageSummaryTable, stagesTable }
+  from './tables-run.js';
 
 /**
  * The matching summary (method section 2): per pair × layer the units,
@@ -209,8 +210,10 @@ export function buildTables(arts: ReportArtifacts): Table[] {
     }
   }
   if (arts.stages.hac) out.push(hacTable(arts));
-  if (arts.stages.match) out.push(deadUnitsTable(arts));
-  out.push(stagesTable(arts));
+  if (arts.match.length + arts.normalize.length > 0) {
+    out.push(deadUnitsTable(arts));
+  }
+  out.push(stageSummaryTable(arts), stagesTable(arts));
   return out;
 }
 

@@ -1,0 +1,426 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync }
+  from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
+import seedrandom from 'seedrandom';
+import { writeNpy } from '../src/core/npy.js';
+import { collectArtifacts, lookupInInputs, reportRefs }
+  from '../src/report/collect.js';
+import { fixed } from '../src/report/format.js';
+import { reportStage } from '../src/stages/report.js';
+import type { Artifact, Manifest, ResolvedPipeline }
+  from '../src/stages/types.js';
+import { artifact, fixtureNpy, removeDir, runStage, tempDir, testPipeline }
+  from './helpers.js';
+
+const rows = 3000;
+const decays = [0, 1e-5, 1e-4, 1e-3, 0.0025118864315095794, 1e-2, 1e-1];
+
+/** Pearson correlation C [nx, ny] of columns; zero-variance columns give 0. */
+function correlation(x: Float64Array, nx: number, y: Float64Array,
+  ny: number): Float64Array {
+  const stats = (m: Float64Array, n: number) => {
+    const mu = new Float64Array(n);
+    const sd = new Float64Array(n);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < n; j++) mu[j] += m[r * n + j] / rows;
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < n; j++) sd[j] += (m[r * n + j] - mu[j]) ** 2;
+    }
+    return { mu, sd: sd.map((v) => Math.sqrt(v)) };
+  };
+  const [sx, sy] = [stats(x, nx), stats(y, ny)];
+  const c = new Float64Array(nx * ny);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < nx; i++) {
+      const dx = x[r * nx + i] - sx.mu[i];
+      for (let j = 0; j < ny; j++) {
+        c[i * ny + j] += dx * (y[r * ny + j] - sy.mu[j]);
+      }
+    }
+  }
+  for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
+    const d = sx.sd[i] * sy.sd[j];
+    c[i * ny + j] = d > 0 ? c[i * ny + j] / d : 0;
+  }
+  return c;
+}
+
+/** A match summary with semi, greedy one-to-one matching and curves. */
+function matchSummary(c: Float64Array, nA: number, nB: number) {
+  const partnerOfA = Array.from({ length: nA }, (_, a) => {
+    let best = 0;
+    for (let b = 1; b < nB; b++) if (c[a * nB + b] > c[a * nB + best]) best = b;
+    return best;
+  });
+  const valueOfA = partnerOfA.map((b, a) => c[a * nB + b]);
+  const cells = [...c.keys()].sort((p, q) => c[q] - c[p]);
+  const [usedA, usedB] = [new Set<number>(), new Set<number>()];
+  const pairs: [number, number][] = [];
+  for (const k of cells) {
+    const [a, b] = [Math.floor(k / nB), k % nB];
+    if (usedA.has(a) || usedB.has(b)) continue;
+    usedA.add(a); usedB.add(b); pairs.push([a, b]);
+  }
+  pairs.sort((p, q) => p[0] - q[0]);
+  const values = pairs.map(([a, b]) => c[a * nB + b]);
+  const sum = (v: number[]) => v.reduce((s, x) => s + x, 0);
+  const orderOfB = [...pairs.map((p) => p[1]),
+    ...[...Array(nB).keys()].filter((b) => !usedB.has(b))];
+  return {
+    unitsA: nA, unitsB: nB, orderOfB,
+    semi: { partnerOfA, valueOfA, partnerOfB: [], valueOfB: [],
+      mean: sum(valueOfA) / nA },
+    bipartite: { pairs, values, total: sum(values),
+      mean: sum(values) / pairs.length },
+    agree: pairs.filter(([a, b]) => partnerOfA[a] === b).length,
+    below: [0.3, 0.5, 0.7].map((t) => ({ threshold: t,
+      fraction: valueOfA.filter((v) => v < t).length / nA })),
+    curves: { semi: [...valueOfA].sort((p, q) => q - p),
+      bipartite: [...values].sort((p, q) => q - p) },
+    dead: { a: [22], b: [19] }, constant: { a: [23], b: [] },
+  };
+}
+
+/** Average linkage on 1 − B, SciPy's numbering, and the leaf order. */
+function averageLinkage(w: Float64Array, nA: number, nB: number) {
+  const n = nA + nB;
+  const sim = (i: number, j: number) => i === j ? 1 : (i < nA) === (j < nA)
+    ? 0 : i < nA ? w[i * nB + j - nA] : w[j * nB + i - nA];
+  let clusters = [...Array(n).keys()].map((i) => ({ id: i, leaves: [i] }));
+  const linkage: number[] = [];
+  const children = new Map<number, [number, number]>();
+  for (let next = n; clusters.length > 1; next++) {
+    let best = [0, 1, Infinity];
+    const count = clusters.length;
+    for (let p = 0; p < count; p++) for (let q = p + 1; q < count; q++) {
+      let s = 0;
+      for (const i of clusters[p].leaves) {
+        for (const j of clusters[q].leaves) s += sim(i, j);
+      }
+      const d = 1 - s / (clusters[p].leaves.length * clusters[q].leaves.length);
+      if (d < best[2]) best = [p, q, d];
+    }
+    const [p, q, d] = best;
+    const [l, r] = [clusters[p], clusters[q]];
+    linkage.push(Math.min(l.id, r.id), Math.max(l.id, r.id), d,
+      l.leaves.length + r.leaves.length);
+    children.set(next, [l.id, r.id]);
+    clusters = clusters.filter((_, k) => k !== p && k !== q);
+    clusters.push({ id: next, leaves: [...l.leaves, ...r.leaves] });
+  }
+  const order: number[] = [];
+  const walk = (id: number) => {
+    const c = children.get(id);
+    if (!c) order.push(id); else { walk(c[0]); walk(c[1]); }
+  };
+  walk(2 * n - 2);
+  return { linkage: Float64Array.from(linkage), order: Int32Array.from(order) };
+}
+
+function manifest(id: string, kind: string, seconds: number,
+  warnings: string[] = []): Manifest {
+  return { id, kind, key: id, version: 1, params: {}, inputs: {}, outputs: [],
+    digest: '', publish: [], records: { backend: 'wasm', threads: 2 },
+    warnings, started: '2026-12-03T10:00:00.000Z', seconds };
+}
+
+/**
+ * A realistic cache: net1 and net2 are the planted-small activations,
+ * net3 is net2 with noise; layer conv2 adds more noise to B. Writes the
+ * .npy files each stage documents and returns the report's inputs.
+ */
+function fakeRun(root: string): { pipeline: ResolvedPipeline;
+  inputs: Record<string, Artifact[]> } {
+  const rng = seedrandom('report');
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) *
+    Math.cos(2 * Math.PI * rng());
+  const a = Float64Array.from(fixtureNpy('planted-small', 'net_a.npy').data
+    .subarray(0, rows * 24));
+  const b = Float64Array.from(fixtureNpy('planted-small', 'net_b.npy').data
+    .subarray(0, rows * 20));
+  const noisy = (m: Float64Array, s: number) => m.map((v, i) =>
+    i % 20 === 19 ? v : v + s * gauss());
+  const layers = ['conv1', 'conv2'];
+  const pairs: [string, string][] = [['net1', 'net2'], ['net1', 'net3']];
+  const yaml = 'version: 1\nname: test\nnetworks:\n' +
+    '  net1: { train: { seed: 1 } }\n  net2: { train: { seed: 2 } }\n' +
+    '  net3: { activations: exported/{layer}.npy }\n' +
+    `layers: [conv1, conv2]\npairs: [[net1, net2], [net1, net3]]\n` +
+    `stages:\n  match: {}\n  mutual-info: {}\n  sparse-map: { decays: ` +
+    `[${decays.join(', ')}] }\n  hac: { decay: 1e-3 }\n  report: {}\n`;
+  const pipeline = testPipeline({ root,
+    networks: { net1: { name: 'net1', train: { seed: 1 } },
+      net2: { name: 'net2', train: { seed: 2 } },
+      net3: { name: 'net3', activations: join(root, 'exported/{layer}.npy') } },
+    layers, pairs,
+    stages: {
+      match: { kind: 'match', params: { thresholds: [0.3, 0.5, 0.7] } },
+      'mutual-info': { kind: 'mutual-info', params: { bins: 20 } },
+      'sparse-map': { kind: 'sparse-map', params: { decays } },
+      hac: { kind: 'hac', params: { decay: 1e-3 } },
+      report: { kind: 'report', params: {} },
+    } });
+  writeFileSync(pipeline.file, yaml);
+
+  const made = new Map<string, Artifact>();
+  const put = (id: string, summary: any, files: Record<string, [any, number[]]>,
+    seconds: number, warnings: string[] = []) => {
+    const dir = join(root, 'cache', id.replace(/[@/=]/g, '_'));
+    mkdirSync(dir, { recursive: true });
+    for (const [name, [data, shape]] of Object.entries(files)) {
+      writeNpy(join(dir, name), data, shape);
+    }
+    made.set(id, { ...artifact(dir, summary, id),
+      manifest: manifest(id, id.split('@')[0], seconds, warnings) });
+  };
+
+  for (const pair of pairs) for (const layer of layers) {
+    const noise = (pair[1] === 'net3' ? 0.5 : 0) + (layer === 'conv2' ? 0.8 : 0);
+    const bb = noise ? noisy(b, noise) : b;
+    const at = `${pair[0]}-${pair[1]}/${layer}`;
+    put(`normalize@${at}`, { unitsA: 24, unitsB: 20,
+      count: { all: rows, fit: 2400, holdout: 600 },
+      images: { fit: 2400, holdout: 600 },
+      dead: { a: [22], b: [19] }, constant: { a: [23], b: [] } }, {}, 2.5,
+    ['units with zero variance: net1 22 (dead), 23 (constant)']);
+    const cab = correlation(a, 24, bb, 20);
+    const m = matchSummary(cab, 24, 20);
+    put(`match@${at}`, m, { 'corr_ab.npy': [cab, [24, 20]],
+      'corr_aa.npy': [correlation(a, 24, a, 24), [24, 24]],
+      'corr_bb.npy': [correlation(bb, 20, bb, 20), [20, 20]] }, 1.2);
+    const mi = cab.map((r) => -0.5 * Math.log(1 - Math.min(r * r, 0.99)));
+    put(`mutual-info@${at}`, { ...matchSummary(mi, 24, 20), samples: rows,
+      bins: 20, zero: 1e-6, unit: 'nats', single: { a: [22, 23], b: [19] } },
+    { 'mi.npy': [mi, [24, 20]] }, 8.5,
+    [`only ${rows} aligned samples, fewer than 60000: used all`]);
+    for (const d of decays) {
+      const t = Math.min(1, 8 * Math.sqrt(d));
+      const w = cab.map((c) => Math.sign(c) * Math.max(Math.abs(c) - t, 0));
+      const kept = w.filter((v) => Math.abs(v) > 1e-3).length / 20;
+      let fit = 0;
+      for (let j = 0; j < 20; j++) {
+        let best = 0;
+        for (let i = 0; i < 24; i++) best = Math.max(best, w[i * 20 + j] ** 2);
+        fit += (0.5 - 0.5 * Math.min(best * 1.6, 0.9)) / 20;
+      }
+      put(`sparse-map@${at}/decay=${d}`, { decay: d, alpha: d * Math.sqrt(480),
+        direction: 'a-to-b', fitLoss: fit, holdoutLoss: fit + 0.04 *
+        Math.exp(-d * 3000), weightsPerUnit: kept, gap: 1e-9,
+        tolerance: 1e-6, converged: true, iterations: 40 },
+      { 'weights.npy': [w, [24, 20]] }, 0.4);
+      if (d !== 1e-3) continue;
+      const { linkage, order } = averageLinkage(w, 24, 20);
+      put(`hac@${at}`, { decay: d, leaves: 44, unitsA: 24, unitsB: 20,
+        members: [], pairsAB: 12, pairsAA: 0, pairsBB: 0 },
+      { 'linkage.npy': [linkage, [43, 4]], 'order.npy': [order, [44]] }, 0.1);
+    }
+  }
+  for (const [i, net] of ['net1', 'net2', 'net3'].entries()) {
+    put(`extract@${net}`, { network: net, images: 10000, layers: {},
+      backend: 'wasm' }, {}, 30 + i);
+    if (net !== 'net3') {
+      put(`train@${net}`, { testAccuracy: 0.9871 - 0.002 * i }, {}, 300);
+    }
+  }
+
+  // The runner's order: per role, the refs' order.
+  const inputs: Record<string, Artifact[]> = {};
+  for (const ref of reportRefs(pipeline)) {
+    const id = ref.role === 'sparse-map'
+      ? `${ref.stage}@${ref.coords.pair!.join('-')}/${ref.coords.layer}` +
+        `/decay=${ref.coords.point!.decay}`
+      : ref.coords.network ? `${ref.stage}@${ref.coords.network}`
+        : `${ref.stage}@${ref.coords.pair!.join('-')}/${ref.coords.layer}`;
+    const found = made.get(id);
+    assert.ok(found, `fake artifact ${id}`);
+    (inputs[ref.role] ??= []).push(found);
+  }
+  return { pipeline, inputs };
+}
+
+test('the report stage writes tables, figures and report.html', async () => {
+  const root = tempDir();
+  const { pipeline, inputs } = fakeRun(root);
+  const refs = reportStage.inputs({}, {}, pipeline);
+  assert.equal(refs.filter((r) => 'stage' in r && r.stage === 'sparse-map')
+    .length, 2 * 2 * decays.length);
+  assert.ok(refs.every((r) => !('stage' in r) || r.many === true));
+
+  const run = await runStage(reportStage, { pipeline, inputs });
+  assert.deepEqual(run.result.publish, [{ from: '.', to: 'outputs/test' }]);
+  assert.deepEqual(run.warnings, []);
+  const tables = readdirSync(join(run.out, 'tables'));
+  for (const name of ['networks', 'matching-correlation', 'matching-mi',
+    'sparse-holdout', 'sparse-weights', 'sparse-fit', 'hac', 'dead-units',
+    'stage-summary', 'stages']) {
+    for (const f of ['md', 'csv', 'tex', 'json']) {
+      assert.ok(tables.includes(`${name}.${f}`), `${name}.${f}`);
+    }
+  }
+  const figures = (run.result.summary.figures as string[]);
+  assert.equal(figures.filter((f) => f.endsWith('.png')).length, 16);
+  assert.equal(figures.filter((f) => f.endsWith('.svg')).length, 8);
+  const png = PNG.sync.read(readFileSync(join(run.out,
+    'figures/net1-net2/corr-ab-conv1.png')));
+  assert.ok(png.width > 24 * 10 && png.height >= 20 * 10);
+  const svg = readFileSync(join(run.out, 'figures/net1-net2/holdout-loss.svg'),
+    'utf8');
+  assert.ok(svg.startsWith('<svg') && svg.includes('10^-2.6'));
+  assert.ok(!/(href|src)="https?:/.test(svg), 'no external resource');
+
+  const json = JSON.parse(readFileSync(join(run.out,
+    'tables/matching-correlation.json'), 'utf8'));
+  const match = inputs.match[0].summary;
+  assert.equal(json.rows[0].semi, match.semi.mean);
+  assert.equal(json.rows.length, 4);
+  const networks = JSON.parse(readFileSync(join(run.out,
+    'tables/networks.json'), 'utf8'));
+  assert.deepEqual(networks.rows.map((r: any) => r.accuracy),
+    [0.9871, 0.9851, null]);
+  assert.equal(networks.rows[2].source, 'activations exported/{layer}.npy');
+  removeDir(root);
+  removeDir(run.out);
+});
+
+test('missing instances show as em dashes and keep the report whole',
+  async () => {
+    const root = tempDir();
+    const { pipeline, inputs } = fakeRun(root);
+    // A partial cache: the MI of one pair × layer and a decay are gone.
+    const partial = { ...inputs,
+      'mutual-info': inputs['mutual-info'].slice(1),
+      'sparse-map': inputs['sparse-map'].slice(0, -1) };
+    const arts = collectArtifacts(pipeline,
+      lookupInInputs(reportRefs(pipeline), partial));
+    assert.equal(arts.mi[0].artifact, undefined);
+    assert.equal(arts.mi[1].artifact?.id, 'mutual-info@net1-net2/conv2');
+    const run = await runStage(reportStage, { pipeline, inputs: partial });
+    const md = readFileSync(join(run.out, 'tables/matching-mi.md'), 'utf8');
+    assert.match(md, /\| net1 \| net2 \| conv1 \| — \| — \|/);
+    assert.match(md, /mutual-info@net1-net2\/conv1: no result in the cache/);
+    removeDir(root);
+    removeDir(run.out);
+  });
+
+const chromiumPath = '/usr/bin/chromium';
+
+test('report.html loads in headless Chromium with every figure',
+  { skip: existsSync(chromiumPath) ? false
+    : `${chromiumPath} is absent (apt-get install chromium)` }, async () => {
+    const { chromium } = await import('playwright-core');
+    const root = tempDir();
+    const { pipeline, inputs } = fakeRun(root);
+    const run = await runStage(reportStage, { pipeline, inputs });
+    const browser = await chromium.launch({ executablePath: chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu',
+        '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280,
+        height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(join(run.out, 'report.html')).href,
+        { waitUntil: 'load' });
+      assert.deepEqual(errors, []);
+      assert.ok(requests.every((u) => u.startsWith('file:')), 'local only');
+
+      const images = await page.$$eval('img', (list) => list.map((i) =>
+        ({ src: i.getAttribute('src'), width: i.naturalWidth })));
+      assert.equal(images.length, 24);
+      for (const i of images) assert.ok(i.width > 0, `${i.src} loaded`);
+
+      const cells = await page.$$eval('#table-matching-correlation tbody tr',
+        (trs) => trs.map((tr) => [...tr.querySelectorAll('td')]
+          .map((td) => td.textContent)));
+      assert.equal(cells.length, 4);
+      assert.deepEqual(cells[0].slice(0, 5), ['net1', 'net2', 'conv1', '24',
+        '20']);
+      assert.equal(cells[0][5], fixed(inputs.match[0].summary.semi.mean));
+      const heads = await page.$$eval('#table-sparse-holdout thead th',
+        (th) => th.map((h) => h.textContent));
+      assert.deepEqual(heads.slice(3), ['0', '1e-5', '1e-4', '1e-3',
+        '10^-2.6', '1e-2', '1e-1']);
+      const warning = await page.textContent('#warnings');
+      assert.match(warning ?? '', /fewer than 60000/);
+
+      // For looking at the page by eye: a screenshot, and the folder kept.
+      const shot = process.env.CONVERGENT_SCREENSHOT;
+      if (shot) {
+        await page.screenshot({ path: shot, fullPage: true });
+        process.stderr.write(`report kept in ${run.out}\n`);
+      }
+    } finally {
+      await browser.close();
+      removeDir(root);
+      if (!process.env.CONVERGENT_SCREENSHOT) removeDir(run.out);
+    }
+  });
+
+test('the runner publishes the report; the CLI rebuilds it from the cache',
+  async () => {
+    const { runPipeline } = await import('../src/runner/run.js');
+    const { registry } = await import('../src/stages/registry.js');
+    const { createLogger } = await import('../src/core/log.js');
+    const { plainProgress } = await import('../src/runner/progress.js');
+    const { printTable, rebuildReport } = await import('../src/report/cli.js');
+    const here = new URL(import.meta.url).href;
+    const corr = Float64Array.from([0.9, 0.1, 0.2, 0.6]);
+    // Stub upstream stages: what the report reads, nothing computed.
+    const stub = (kind: string, axes: any[], summary: () => any,
+      files: Record<string, Float64Array> = {}) => ({ url: here, def: {
+      kind, version: 1, description: kind, axes, defaults: {},
+      inputs: () => [],
+      async run(ctx: any) {
+        for (const [name, data] of Object.entries(files)) {
+          writeNpy(join(ctx.out, name), data, [2, 2]);
+        }
+        ctx.warn(`${kind} stub warning`);
+        return { summary: summary() };
+      } } });
+    const reg = registry([
+      stub('extract', ['network'], () => ({ images: 10, layers: {} })),
+      stub('normalize', ['pair', 'layer'], () => ({})),
+      stub('match', ['pair', 'layer'], () => ({ ...matchSummary(corr, 2, 2),
+        dead: { a: [], b: [] }, constant: { a: [], b: [] } }),
+      { 'corr_ab.npy': corr, 'corr_aa.npy': Float64Array.from([1, 0, 0, 1]),
+        'corr_bb.npy': Float64Array.from([1, 0, 0, 1]) }),
+      { url: new URL('../src/stages/report.js', import.meta.url).href,
+        def: reportStage },
+    ]);
+    const root = tempDir();
+    const pipeline = testPipeline({ root, pairs: [['n1', 'n2']],
+      layers: ['l1'], networks: { n1: { name: 'n1' }, n2: { name: 'n2' } },
+      stages: { match: { kind: 'match', params: {} },
+        report: { kind: 'report', params: { formats: ['md', 'csv'] } } } });
+    const outcome = await runPipeline(pipeline, reg, { jobs: 0,
+      log: createLogger('silent'), progress: plainProgress(() => {}) });
+    assert.deepEqual(outcome.failed, []);
+    const html = join(pipeline.outputs, 'report.html');
+    assert.ok(existsSync(html));
+    assert.ok(existsSync(join(pipeline.outputs, 'figures/n1-n2/corr-ab-l1.png')));
+    assert.deepEqual(readdirSync(join(pipeline.outputs, 'tables')).sort()
+      .slice(0, 2), ['dead-units.csv', 'dead-units.md']);
+    assert.match(readFileSync(html, 'utf8'),
+      /match@n1-n2\/l1<\/code>: match stub warning/);
+
+    const csv = await printTable(pipeline, reg, 'matching-correlation', 'csv');
+    assert.equal(csv.split('\n')[1].split(',').slice(0, 6).join(','),
+      'n1,n2,l1,2,2,0.75');
+    const rebuilt = await rebuildReport(pipeline, reg);
+    assert.equal(rebuilt, html);
+    assert.match(readFileSync(html, 'utf8'), /<td class="num">0\.750<\/td>/);
+    await assert.rejects(printTable(pipeline, reg, 'nope', 'md'),
+      (e: any) => e.code === 'E_USAGE');
+    removeDir(root);
+  });

@@ -53,6 +53,12 @@ export interface SparseMapResult {
   /** Live source units, and the rank of their fit Gram (decay 0 only). */
   liveSources: number;
   rank?: number;
+  /**
+   * Joint indices of units with zero variance on the fit split that
+   * `zero` did not list (e.g. constant on the fit images only); they
+   * standardize to 0 like the listed ones.
+   */
+  zeroOnFit: number[];
   seconds: number;
 }
 
@@ -78,6 +84,9 @@ export function solveSparseMap(fit: SplitMoments, holdout: SplitMoments,
   const scales = fitScales(fit, options.zero, n);
   const problem = fitProblem(fit, scales, sources, targets, n);
   const liveSources = sources.filter((u) => scales[u] > 0).length;
+  const listed = new Set(options.zero);
+  const zeroOnFit = Array.from(scales.keys())
+    .filter((u) => scales[u] === 0 && !listed.has(u));
 
   let solution: { weights: Float64Array; residual: Float64Array;
     gap: Float64Array; iterations: Int32Array; totalSweeps: number;
@@ -119,7 +128,7 @@ export function solveSparseMap(fit: SplitMoments, holdout: SplitMoments,
     totalSweeps: solution.totalSweeps, exactSteps: solution.exactSteps,
     unconverged,
     method: alpha === 0 ? 'least-squares' : 'coordinate-descent',
-    liveSources, rank,
+    liveSources, rank, zeroOnFit,
     seconds: (performance.now() - started) / 1000,
   };
 }

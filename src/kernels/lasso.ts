@@ -35,7 +35,7 @@ export interface GramProblem {
 export interface LassoOptions {
   /** The per-target penalty α ≥ 0. */
   alpha: number;
-  /** Duality gap allowed, relative to ½·yy_j. Default 1e-6. */
+  /** Duality gap allowed, relative to ½·yy_j. Default 1e-8. */
   tolerance?: number;
   /** Sweeps over all coordinates allowed per penalty. Default 10,000. */
   maxIterations?: number;
@@ -218,7 +218,7 @@ export function lassoGram(problem: GramProblem,
   options: LassoOptions): LassoSolution {
   const { p, m, gram, cross, yy } = problem;
   const alpha = options.alpha;
-  const tolerance = options.tolerance ?? 1e-6;
+  const tolerance = options.tolerance ?? 1e-8;
   const maxIterations = options.maxIterations ?? 10_000;
   const density = options.pathDensity ?? 1;
   const loose = Math.max(tolerance, options.pathTolerance ?? 1e-4);

@@ -13,8 +13,8 @@ import { fixed } from '../src/report/format.js';
 import { reportStage } from '../src/stages/report.js';
 import type { Artifact, Manifest, ResolvedPipeline }
   from '../src/stages/types.js';
-import { artifact, fixtureNpy, removeDir, runStage, tempDir, testPipeline }
-  from './helpers.js';
+import { artifact, fixture, fixtureNpy, removeDir, runStage, tempDir,
+  testPipeline } from './helpers.js';
 
 const rows = 3000;
 const decays = [0, 1e-5, 1e-4, 1e-3, 0.0025118864315095794, 1e-2, 1e-1];
@@ -278,6 +278,10 @@ test('the report stage writes tables, figures and report.html', async () => {
   const match = inputs.match[0].summary;
   assert.equal(json.rows[0].semi, match.semi.mean);
   assert.equal(json.rows.length, 4);
+  for (const file of [...tables.map((t) => `tables/${t}`), 'report.html']) {
+    assert.ok(!readFileSync(join(run.out, file), 'utf8').includes('NaN'),
+      `no NaN in ${file}`);
+  }
   const networks = JSON.parse(readFileSync(join(run.out,
     'tables/networks.json'), 'utf8'));
   assert.deepEqual(networks.rows.map((r: any) => r.accuracy),
@@ -424,3 +428,52 @@ test('the runner publishes the report; the CLI rebuilds it from the cache',
       (e: any) => e.code === 'E_USAGE');
     removeDir(root);
   });
+
+/** SciPy's leaves_list: leaves left to right under the last merge. */
+function leavesOf(linkage: ArrayLike<number>, n: number): Int32Array {
+  const order: number[] = [];
+  const walk = (id: number) => {
+    if (id < n) { order.push(id); return; }
+    const k = id - n;
+    walk(linkage[4 * k]);
+    walk(linkage[4 * k + 1]);
+  };
+  walk(2 * n - 2);
+  return Int32Array.from(order);
+}
+
+test("the clustering figure draws the study's own conv1 mapping", async () => {
+  const { writeFigures } = await import('../src/report/figures.js');
+  const linkage = fixtureNpy('paper-alexnet-mappings',
+    'net0_net1_L1_-2.6_conv1.hac_linkage.npy');
+  const out = tempDir();
+  writeNpy(join(out, 'linkage.npy'), linkage.data, [191, 4]);
+  writeNpy(join(out, 'order.npy'), leavesOf(linkage.data, 192), [192]);
+  const weights = fixture('paper-alexnet-mappings',
+    'net0_net1_L1_-2.6_conv1.weights.npy');
+  const pipeline = testPipeline({ pairs: [['net1', 'net2']],
+    layers: ['conv1'], stages: { hac: { kind: 'hac', params:
+      { decay: 0.0025118864315095794, weights } } } });
+  assert.equal(reportRefs(pipeline).filter((r) =>
+    r.role === 'sparse-map').length, 0, 'a weights file needs no sparse-map');
+  const arts = collectArtifacts(pipeline, (ref) => ref.role === 'hac'
+    ? artifact(out, { decay: 0.0025118864315095794, leaves: 192,
+      unitsA: 96, unitsB: 96, members: [], pairsAB: 0, pairsAA: 0,
+      pairsBB: 0 }, 'hac@net1-net2/conv1') : undefined);
+  const figures = await writeFigures(arts, out);
+  assert.deepEqual(figures.notes, []);
+  const file = join(out, 'figures/net1-net2/hac-conv1.png');
+  const png = PNG.sync.read(readFileSync(file));
+  // 192 leaves of 3 pixels, a 130-pixel dendrogram, margins, a color bar.
+  assert.equal(png.height, 12 + 130 + 576 + 12);
+  // The first diagonal cell is colored by its network, not by its 1.
+  const at = (x: number, y: number) => [...png.data.subarray(
+    (y * png.width + x) * 4, (y * png.width + x) * 4 + 3)];
+  const leaf = leavesOf(linkage.data, 192)[0];
+  assert.deepEqual(at(12, 142), leaf < 96 ? [230, 159, 0] : [0, 158, 115]);
+  if (process.env.CONVERGENT_SCREENSHOT) {
+    process.stderr.write(`clustering figure kept in ${file}\n`);
+  } else {
+    removeDir(out);
+  }
+});

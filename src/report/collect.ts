@@ -83,7 +83,10 @@ function decaysOf(pipeline: ResolvedPipeline) {
   const hac = stageNamed(pipeline, 'hac');
   const sweep = sparse ? numbers(pipeline.stages[sparse].params.decays) : [];
   const extra: number[] = [];
-  const hacDecay = hac ? pipeline.stages[hac].params.decay : undefined;
+  const hacParams = hac ? pipeline.stages[hac].params : {};
+  // A hac stage given a weights file reads no sparse-map result.
+  const hacDecay = typeof hacParams.weights === 'string'
+    ? undefined : hacParams.decay;
   if (sparse && typeof hacDecay === 'number' && !sweep.includes(hacDecay)) {
     extra.push(hacDecay);
   }

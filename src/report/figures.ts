@@ -6,7 +6,7 @@
  * mapping's holdout loss and weights per unit against decay.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { readNpy } from '../core/npy.js';
 import type { HacSummary, MatchingSummary, MatchSummary }
   from '../stages/summaries.js';
@@ -97,6 +97,44 @@ function correlationFigures(w: Writer, f: PairLayerFound<MatchSummary>) {
   }
 }
 
+const sameDecay = (x: number, y: number) =>
+  Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
+
+/**
+ * The mapping W [unitsA, unitsB] a clustering used: the hac stage's
+ * weights file when it was given one (transposed for 'b-to-a'), else the
+ * sparse-map result at its decay. A string says why there is none.
+ */
+function clusteredWeights(arts: ReportArtifacts,
+  f: PairLayerFound<HacSummary>): ArrayLike<number> | string {
+  const s = f.summary!;
+  const stage = arts.stages.hac;
+  const params = stage ? arts.pipeline.stages[stage].params : {};
+  if (typeof params.weights === 'string') {
+    const path = resolve(arts.pipeline.root, params.weights);
+    if (!existsSync(path)) return `its weights file ${path} is missing`;
+    const m = readNpy(path);
+    const [rows, cols] = m.shape;
+    if (params.direction !== 'b-to-a') {
+      return rows === s.unitsA && cols === s.unitsB ? m.data
+        : `${path} has shape [${m.shape}], expected [${s.unitsA}, ${s.unitsB}]`;
+    }
+    if (rows !== s.unitsB || cols !== s.unitsA) {
+      return `${path} has shape [${m.shape}], expected [${s.unitsB}, ` +
+        `${s.unitsA}] (direction b-to-a)`;
+    }
+    const w = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) w[j * rows + i] = m.data[i * cols + j];
+    }
+    return w;
+  }
+  const map = arts.sparse.find((m) => samePair(m.pair, f.pair) &&
+    m.layer === f.layer && sameDecay(m.decay, s.decay) && m.artifact);
+  return map ? matrix(map.artifact!, 'weights.npy', s.unitsA, s.unitsB)
+    : `no sparse-map result at decay ${s.decay} for its weights`;
+}
+
 function clusterFigure(w: Writer, arts: ReportArtifacts,
   f: PairLayerFound<HacSummary>) {
   const s = f.summary!;
@@ -109,16 +147,7 @@ function clusterFigure(w: Writer, arts: ReportArtifacts,
     return;
   }
 
-  // The mapping the clustering used: its own copy, else the sweep's.
-  let weights: ArrayLike<number> | string = 'no weights.npy';
-  if (existsSync(f.artifact!.file('weights.npy'))) {
-    weights = matrix(f.artifact!, 'weights.npy', s.unitsA, s.unitsB);
-  } else {
-    const map = arts.sparse.find((m) => samePair(m.pair, f.pair) &&
-      m.layer === f.layer && m.decay === s.decay && m.artifact);
-    weights = map ? matrix(map.artifact!, 'weights.npy', s.unitsA, s.unitsB)
-      : `no sparse-map result at decay ${s.decay} for its weights`;
-  }
+  const weights = clusteredWeights(arts, f);
   if (typeof weights === 'string') {
     w.notes.push(`${f.id}: no clustering figure, ${weights}.`);
     return;

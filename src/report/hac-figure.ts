@@ -4,7 +4,7 @@
  * by network, and the merges drawn above the matrix as brackets whose
  * height is the merge distance 1 − (average B between the two clusters).
  */
-import { type Heatmap, heatmap, ink } from './heatmap.js';
+import { cellSize, type Heatmap, heatmap, ink } from './heatmap.js';
 import type { Raster, Rgb } from './raster.js';
 
 /** Network colors (Okabe–Ito orange and bluish green; not in the colormap). */
@@ -62,6 +62,8 @@ export function hacFigure(input: HacFigureInput): Heatmap {
 
   return heatmap(bMatrix(weights, unitsA, unitsB), n, n, {
     min: -range, max: range, rows: order, cols: order,
+    // Twice the units of a correlation map: a little more room.
+    cell: cellSize(n, 760),
     diagonal: (i) => leafColor(order[i]),
     top: dendrogramHeight,
     decorate: (raster, layout) => {

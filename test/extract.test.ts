@@ -1,6 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { extractStage } from '../src/stages/extract.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -12,6 +14,8 @@ import type { ExtractSummary } from '../src/stages/summaries.js';
 import type { NetworkSpec } from '../src/stages/types.js';
 import { artifact, removeDir, runStage, tempDir, testPipeline }
   from './helpers.js';
+
+const { onnx } = onnxProto;
 
 /**
  * A tiny model with weights set by hand, so every activation has a closed
@@ -248,5 +252,116 @@ describe('extract from imported activations of a model', () => {
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+describe('extract from an ONNX model', () => {
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const INTS = onnx.AttributeProto.AttributeType.INTS;
+  let dir: string;
+  let tfModel: string;
+  let onnxModel: string;
+
+  /** TF's [Kh, Kw, Ci, Co] filter as ONNX's [Co, Ci, Kh, Kw]. */
+  function toOihw(w: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
+    const out = new Float32Array(w.length);
+    for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) {
+        out[((o * ci + i) * kh + a) * kw + b] = w[((a * kw + b) * ci + i) * co + o];
+      }
+    }
+    return out;
+  }
+
+  const init = (name: string, dims: number[], data: Float32Array) => ({
+    name, dims, dataType: F, rawData: new Uint8Array(data.slice().buffer) });
+
+  before(async () => {
+    await initTfjs('wasm');
+    dir = tempDir();
+    // c1: 3×3 same, 4 units, ReLU → 2×2 max pool → c2: 3×3 valid, 3 units, ReLU
+    const model = tfl.sequential();
+    model.add(tfl.layers.conv2d({ name: 'c1', inputShape: [28, 28, 1],
+      filters: 4, kernelSize: 3, padding: 'same', activation: 'relu',
+      kernelInitializer: tfl.initializers.glorotNormal({ seed: 1 }),
+      biasInitializer: tfl.initializers.randomUniform({ seed: 2 }) }));
+    model.add(tfl.layers.maxPooling2d({ name: 'pool', poolSize: 2 }));
+    model.add(tfl.layers.conv2d({ name: 'c2', filters: 3, kernelSize: 3,
+      padding: 'valid', activation: 'relu',
+      kernelInitializer: tfl.initializers.glorotNormal({ seed: 3 }),
+      biasInitializer: tfl.initializers.randomUniform({ seed: 4 }) }));
+    await saveLayersModel(model, join(dir, 'tf'));
+    tfModel = join(dir, 'tf', 'model.json');
+    const [w1, b1, w2, b2] = await Promise.all(
+      model.getWeights().map((t) => t.data() as Promise<Float32Array>));
+
+    // The same network in ONNX: a Conv node named c1 followed by a Relu,
+    // and a Relu whose name scopes c2 as PyTorch's exporter writes it.
+    const graph = {
+      name: 'same-as-tf',
+      input: [{ name: 'image', type: { tensorType: { elemType: F, shape: {
+        dim: [{ dimParam: 'n' }, { dimValue: 1 }, { dimValue: 28 },
+          { dimValue: 28 }] } } } }],
+      output: [{ name: 'logits', type: { tensorType: { elemType: F } } }],
+      initializer: [init('w1', [4, 1, 3, 3], toOihw(w1, [3, 3, 1, 4])),
+        init('b1', [4], b1), init('w2', [3, 4, 3, 3], toOihw(w2, [3, 3, 4, 3])),
+        init('b2', [3], b2)],
+      node: [
+        { name: 'c1', opType: 'Conv', input: ['image', 'w1', 'b1'],
+          output: ['t1'], attribute: [{ name: 'pads', type: INTS, ints: [1, 1, 1, 1] }] },
+        { name: 'relu_a', opType: 'Relu', input: ['t1'], output: ['t2'] },
+        { name: 'pool', opType: 'MaxPool', input: ['t2'], output: ['t3'],
+          attribute: [{ name: 'kernel_shape', type: INTS, ints: [2, 2] },
+            { name: 'strides', type: INTS, ints: [2, 2] }] },
+        { name: '/features/conv', opType: 'Conv', input: ['t3', 'w2', 'b2'],
+          output: ['t4'] },
+        { name: '/c2/Relu', opType: 'Relu', input: ['t4'],
+          output: ['/c2/Relu_output_0'] },
+        { name: 'flat', opType: 'Flatten', input: ['/c2/Relu_output_0'],
+          output: ['logits'] },
+      ],
+    };
+    onnxModel = join(dir, 'same.onnx');
+    writeFileSync(onnxModel, onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph })).finish());
+  });
+  after(() => removeDir(dir));
+
+  const pipeline = (layers: string[]) => testPipeline({ root: dir, layers,
+    data: { source: 'mnist', split: 'test', images: 6 },
+    networks: { tf: { name: 'tf', model: tfModel },
+      ox: { name: 'ox', onnx: onnxModel, input: { layout: 'nchw', scale: 1 } } } });
+
+  it('gives the activations of the same TF.js model to 1e-5', async () => {
+    const run = (network: string) => runStage(extractStage, {
+      coords: { network }, pipeline: pipeline(['c1', 'c2']),
+      params: { batch: 4, positions: 20, seed: 5 } });
+    const a = await run('tf');
+    const b = await run('ox');
+    const sa = a.result.summary as unknown as ExtractSummary;
+    const sb = b.result.summary as unknown as ExtractSummary;
+    assert.equal(sb.backend, 'onnxruntime');
+    assert.match(String(b.records.backendVersion), /^onnxruntime-node \d/);
+    assert.deepEqual(sb.layers.c2, { ...sa.layers.c2 });
+    assert.deepEqual([sb.layers.c2.height, sb.layers.c2.units], [12, 3]);
+    for (const layer of ['c1', 'c2']) {
+      const x = samplesOf(a.out, sa, layer);
+      const y = samplesOf(b.out, sb, layer);
+      let err = 0;
+      let nonzero = 0;
+      for (let i = 0; i < x.length; i++) {
+        err = Math.max(err, Math.abs(x[i] - y[i]));
+        if (x[i] > 0) nonzero++;
+      }
+      assert.ok(err < 1e-5, `${layer}: largest difference ${err}`);
+      assert.ok(nonzero > x.length / 10, `${layer}: mostly zeros`);
+      assert.ok([...y].every((v) => v >= 0), `${layer} is post-ReLU`);
+    }
+  });
+
+  it('lists the tensors it has when a layer is not found', async () => {
+    await assert.rejects(runStage(extractStage, { coords: { network: 'ox' },
+      pipeline: pipeline(['conv5']) }),
+    /same.onnx: the ONNX model has no tensor or node 'conv5'\. Its Relu outputs are: t2, \/c2\/Relu_output_0; all tensors: t1, t2, t3, t4, \/c2\/Relu_output_0, logits/);
   });
 });

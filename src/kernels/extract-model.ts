@@ -11,8 +11,7 @@ import { inputError } from '../core/errors.js';
 import { loadMnist, type MnistSplit } from '../data/mnist.js';
 import { chunkName, firstNonFinite, samplesOfMaps, positionsPerImage,
   type Positions } from '../data/positions.js';
-import { initTfjs, tf, type BackendChoice, type BackendInfo }
-  from '../engine/tfjs.js';
+import { initTfjs, tf, type BackendChoice } from '../engine/tfjs.js';
 import { openTfjsModel, type LayerProbe } from '../models/probe.js';
 
 export interface ModelBlock {
@@ -43,7 +42,8 @@ export interface LayerBlock {
 }
 
 export interface BlockResult {
-  backend: BackendInfo;
+  /** What ran: a tfjs backend, or onnxruntime for ONNX models. */
+  backend: { backend: string; version: string; threads: number };
   layers: Record<string, LayerBlock>;
   /** Model layers read in place of the named ones (a following ReLU). */
   substitutions: Record<string, string>;

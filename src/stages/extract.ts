@@ -8,7 +8,10 @@
  * - `activations:` arrays exported elsewhere, `path/{layer}.npy` or one
  *   .npz with an array per layer: [images, H, W, C] (layout nhwc),
  *   [images, C, H, W] (layout: nchw) or [samples, units]; float16/32/64;
- * - `onnx:` an ONNX model run by onnxruntime-node (see onnx-model.ts).
+ * - `onnx:` an ONNX model run by onnxruntime-node, images fed as declared
+ *   by `input: { layout: nchw | nhwc, scale, offset }` (pixel · scale +
+ *   offset, pixels in [0, 1]); layer names resolve to tensors as
+ *   src/engine/onnx-model.ts describes.
  * Model networks run MNIST images (`data: { source: mnist, split, images }`,
  * the first `images` of the split).
  *
@@ -20,7 +23,8 @@
  *   image. Dense layers (and maps smaller than k) give all their positions.
  * - `seed` (0): seed of the position draw.
  * - `backend` ('auto'): auto | tensorflow | wasm | cpu for tfjs models;
- *   `--backend` on the command line overrides it.
+ *   `--backend` on the command line overrides it. ONNX models run on
+ *   onnxruntime-node's CPU provider, one intra-op thread per pool worker.
  *
  * Outputs: `<layer>/chunk-NNNNN.npy` float32 [samples, units], one per
  * batch of images, image-major then position (row-major h·W + w) within
@@ -36,6 +40,7 @@ import { layerDir, type Positions } from '../data/positions.js';
 import type { BlockResult, LayerBlock, ModelBlock }
   from '../kernels/extract-model.js';
 import type { ImportBlock } from '../kernels/extract-activations.js';
+import type { OnnxBlock } from '../kernels/extract-onnx.js';
 import { modelWeightFiles } from '../models/io.js';
 import type { ExtractSummary } from './summaries.js';
 import type { Artifact, InputRef, NetworkSpec, StageContext, StageDef,
@@ -46,6 +51,7 @@ export { checkAligned, checkLayersAlign };
 const MODEL_KERNEL = new URL('../kernels/extract-model.js', import.meta.url).href;
 const IMPORT_KERNEL = new URL('../kernels/extract-activations.js',
   import.meta.url).href;
+const ONNX_KERNEL = new URL('../kernels/extract-onnx.js', import.meta.url).href;
 
 type Layers = ExtractSummary['layers'];
 
@@ -137,6 +143,10 @@ function modelFile(ctx: StageContext, spec: NetworkSpec): string {
   return ctx.files.model ?? spec.model!;
 }
 
+/**
+ * Images through a model, on the pool: TF.js models (layers, graph, or
+ * trained here) by extract-model.ts, ONNX models by extract-onnx.ts.
+ */
 async function fromModel(ctx: StageContext, spec: NetworkSpec,
   layers: string[]): Promise<Extracted> {
   const { batch, positions, seed } = checkParams(ctx);
@@ -145,12 +155,17 @@ async function fromModel(ctx: StageContext, spec: NetworkSpec,
     throw usageError(`${ctx.id}: network ${spec.name} is a model and needs ` +
       "images: add data: { source: mnist, split: test, images: 10000 }");
   }
-  const model = modelFile(ctx, spec);
-  const backend = ctx.backend ?? ctx.params.backend ?? 'auto';
+  const common = { layers, split: data.split, batch, positions, seed,
+    out: ctx.out };
   const parts = blocks(data.images, batch, ctx.pool.threads);
   const results = await runAll(ctx, parts.map((part) => () => {
-    const block: ModelBlock = { model, layers, split: data.split, batch,
-      positions, seed, backend, out: ctx.out, ...part };
+    if (spec.onnx) {
+      const block: OnnxBlock = { ...common, ...part, model: ctx.files.onnx ??
+        spec.onnx, input: spec.input ?? {} };
+      return ctx.pool.run<BlockResult>(ONNX_KERNEL, 'extractOnnxBlock', block);
+    }
+    const block: ModelBlock = { ...common, ...part, model: modelFile(ctx, spec),
+      backend: ctx.backend ?? ctx.params.backend ?? 'auto' };
     return ctx.pool.run<BlockResult>(MODEL_KERNEL, 'extractModelBlock', block);
   }));
 
@@ -234,14 +249,8 @@ export const extractStage: StageDef = {
     const name = ctx.coords.network!;
     const spec = ctx.pipeline.networks[name];
     const layers = checkLayerNames(ctx);
-    let got: Extracted;
-    if (spec.activations) {
-      got = await fromActivations(ctx, spec, layers);
-    } else if (spec.onnx) {
-      throw usageError(`${ctx.id}: ONNX networks are not supported yet`);
-    } else {
-      got = await fromModel(ctx, spec, layers);
-    }
+    const got = spec.activations ? await fromActivations(ctx, spec, layers)
+      : await fromModel(ctx, spec, layers);
     const summary: ExtractSummary = { network: name, images: got.images,
       layers: got.layers, backend: got.backend };
     return { summary: { ...summary, positions: ctx.params.positions,

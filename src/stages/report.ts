@@ -8,9 +8,11 @@
  * - `mutual-info`: mutual-info@<a>-<b>/<layer>;
  * - `sparse-map`: sparse-map@<a>-<b>/<layer>/decay=<d> for every decay of
  *   `stages.sparse-map.decays`, and the hac stage's decay if it is not
- *   among them (for the clustering figure's weights);
+ *   among them and hac has no `weights` file (the clustering figure's W);
  * - `hac`: hac@<a>-<b>/<layer>;
  * - `extract`: extract@<network> for every network;
+ * - `normalize`: normalize@<a>-<b>/<layer> when match or sparse-map is
+ *   listed (for its warnings, timings and dead units);
  * - `train`: train@<network> for networks declared with `train:`;
  * - the pipeline file itself (role `pipeline`), whose text the page shows.
  *
@@ -22,7 +24,8 @@
  * pipeline says otherwise):
  * - `tables/<name>.<format>` for the tables networks,
  *   matching-correlation, matching-mi, sparse-holdout, sparse-weights,
- *   sparse-fit, hac, dead-units and stages (those whose stages ran);
+ *   sparse-fit, hac, dead-units, stage-summary and stages (those whose
+ *   stages the pipeline has);
  * - `figures/<a>-<b>/`: corr-aa-<layer>.png, corr-bb-<layer>.png,
  *   corr-ab-<layer>.png (heatmaps, -1 blue .. 1 red, B's units in matched
  *   order), hac-<layer>.png (B in leaf order with brackets),

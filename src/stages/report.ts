@@ -2,8 +2,10 @@
  * report: the tables, figures and HTML page a researcher takes away from
  * a run. One instance (id `report`), no fan-out.
  *
- * Reads (each role arrives as an array, in the order below; only stages
- * the pipeline lists are read, so the report never makes one run):
+ * Reads (each role arrives as an array, in the order below). match,
+ * mutual-info, sparse-map and hac are read only when the pipeline lists
+ * them, so the report never makes one run; extract, normalize and train
+ * are read even when implicit, since they run anyway:
  * - `match`: match@<a>-<b>/<layer> for every pair × layer;
  * - `mutual-info`: mutual-info@<a>-<b>/<layer>;
  * - `sparse-map`: sparse-map@<a>-<b>/<layer>/decay=<d> for every decay of

@@ -86,41 +86,56 @@ export function correlationsFromComoment(comoment: Float64Array,
   const n = unitsA + unitsB;
   const zeroVariance = zeroVarianceUnits(comoment, n, info);
 
-  // 1 / sqrt(C[i, i]) per unit, 0 for zero-variance units: multiplying by
-  // it zeroes their rows and columns without a branch.
-  const scale = new Float64Array(n);
+  // Variances with zero-variance units set to 0, so that their rows and
+  // columns come out 0 through pearson()'s guard.
+  const variance = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    if (!zeroVariance[i]) scale[i] = 1 / Math.sqrt(comoment[i * n + i]);
+    if (!zeroVariance[i]) variance[i] = comoment[i * n + i];
   }
 
-  const aa = block(comoment, n, scale, zeroVariance, 0, unitsA);
-  const bb = block(comoment, n, scale, zeroVariance, unitsA, unitsB);
+  const aa = block(comoment, n, variance, 0, unitsA);
+  const bb = block(comoment, n, variance, unitsA, unitsB);
   const ab = new Float64Array(unitsA * unitsB);
   for (let i = 0; i < unitsA; i++) {
     const row = i * n + unitsA;
     for (let j = 0; j < unitsB; j++) {
       ab[i * unitsB + j] =
-        clamp(comoment[row + j] * scale[i] * scale[unitsA + j]);
+        pearson(comoment[row + j], variance[i], variance[unitsA + j]);
     }
   }
   return { ab, aa, bb, zeroVariance };
 }
 
 /** The symmetric correlation block of units [start, start + size). */
-function block(comoment: Float64Array, n: number, scale: Float64Array,
-  zero: Uint8Array, start: number, size: number): Float64Array {
+function block(comoment: Float64Array, n: number, variance: Float64Array,
+  start: number, size: number): Float64Array {
   const r = new Float64Array(size * size);
   for (let i = 0; i < size; i++) {
     const gi = start + i;
-    r[i * size + i] = zero[gi] ? 0 : 1;
+    r[i * size + i] = variance[gi] > 0 ? 1 : 0;
     for (let j = i + 1; j < size; j++) {
       const gj = start + j;
-      const value = clamp(comoment[gi * n + gj] * scale[gi] * scale[gj]);
+      const value = pearson(comoment[gi * n + gj], variance[gi],
+        variance[gj]);
       r[i * size + j] = value;
       r[j * size + i] = value;
     }
   }
   return r;
+}
+
+/**
+ * c / sqrt(vi · vj), clamped to [−1, 1], 0 when either variance is 0 and
+ * for NaN. sqrt of the product (rather than a product of square roots)
+ * makes two identical units correlate exactly 1; the product of roots is
+ * the fallback where the product would overflow or underflow.
+ */
+function pearson(c: number, vi: number, vj: number): number {
+  if (!(vi > 0 && vj > 0)) return 0;
+  const p = vi * vj;
+  const scale = p > 0 && p < Infinity ? Math.sqrt(p)
+    : Math.sqrt(vi) * Math.sqrt(vj);
+  return clamp(c / scale);
 }
 
 /** Clamp to [−1, 1]; NaN becomes 0. */

@@ -10,6 +10,7 @@ import { positionsOf } from '../src/data/positions.js';
 import { initTfjs, tf } from '../src/engine/tfjs.js';
 import { saveLayersModel } from '../src/models/io.js';
 import { readNpy, writeNpy } from '../src/core/npy.js';
+import { createPool } from '../src/runner/pool.js';
 import type { ExtractSummary } from '../src/stages/summaries.js';
 import type { NetworkSpec } from '../src/stages/types.js';
 import { artifact, removeDir, runStage, tempDir, testPipeline }
@@ -179,6 +180,26 @@ describe('extract from a TF.js layers model', () => {
       });
     }
   });
+
+  it('runs on worker threads, each with its own backend, to the same bytes',
+    async () => {
+      const pool = createPool({ threads: 2 });
+      try {
+        const run = (p?: typeof pool) => runStage(extractStage, {
+          coords: { network: 'hand' }, pipeline: pipeline(['c1', 'd1']),
+          params: { batch: 1, backend: 'wasm' }, pool: p });
+        const a = await run(pool);
+        const b = await run();
+        const sa = a.result.summary as unknown as ExtractSummary;
+        assert.equal(a.records.backend, 'wasm');
+        assert.equal(a.records.workers, 2);
+        assert.equal(sa.layers.c1.chunks.length, images);
+        assert.deepEqual(samplesOf(a.out, sa, 'c1'),
+          samplesOf(b.out, b.result.summary as any, 'c1'));
+      } finally {
+        await pool.close();
+      }
+    });
 
   it('names the missing layer and lists the model\'s layers', async () => {
     await assert.rejects(runStage(extractStage, { coords: { network: 'hand' },

@@ -104,8 +104,9 @@ async function select(choice: BackendChoice): Promise<BackendInfo> {
 /**
  * Initialize tfjs on this thread with the requested backend (default
  * `auto`) and return which one runs, its version and its thread count.
- * A second call with the same choice returns the first result; a call
- * with another choice switches backend.
+ * A second call with the same choice returns the first result, and `auto`
+ * keeps whatever backend the thread already runs; naming another backend
+ * switches to it.
  */
 export function initTfjs(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   if (!(choice === 'auto' || BACKENDS.includes(choice))) {
@@ -120,7 +121,10 @@ export function initTfjs(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   return active;
 }
 
-/** The backends that initialize on this machine, in preference order. */
+/**
+ * The backends that initialize on this machine, in preference order.
+ * Probing switches backends; the preferred one is left running.
+ */
 export async function availableBackends(): Promise<BackendName[]> {
   const ok: BackendName[] = [];
   for (const name of BACKENDS) {
@@ -131,6 +135,7 @@ export async function availableBackends(): Promise<BackendName[]> {
       // Not installed or not loadable here: leave it out of the list.
     }
   }
+  if (ok.length > 0) await initTfjs(ok[0]);
   return ok;
 }
 

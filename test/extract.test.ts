@@ -242,6 +242,55 @@ describe('extract from a TF.js layers model', () => {
   });
 });
 
+describe('extract from a TF.js graph model', () => {
+  it('reads a layer at the Relu scoped under its name', async () => {
+    const dir = tempDir();
+    try {
+      // conv1/Conv2D (1×1 filter of weight 2, same padding) -> conv1/Relu,
+      // then a Relu of the negated map that no layer name reaches.
+      const b64 = (t: string) => Buffer.from(t).toString('base64');
+      const float = { type: 'DT_FLOAT' };
+      const topology = { node: [
+        { name: 'x', op: 'Placeholder', attr: { dtype: float, shape: { shape: {
+          dim: [{ size: '-1' }, { size: '28' }, { size: '28' }, { size: '1' }] } } } },
+        { name: 'w', op: 'Const', attr: { dtype: float, value: { tensor: {
+          dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: '1' }, { size: '1' },
+            { size: '1' }, { size: '1' }] } } } } },
+        { name: 'conv1/Conv2D', op: 'Conv2D', input: ['x', 'w'], attr: { T: float,
+          strides: { list: { i: ['1', '1', '1', '1'] } }, padding: { s: b64('SAME') },
+          data_format: { s: b64('NHWC') }, dilations: { list: { i: ['1', '1', '1', '1'] } } } },
+        { name: 'conv1/Relu', op: 'Relu', input: ['conv1/Conv2D'], attr: { T: float } },
+        { name: 'neg', op: 'Neg', input: ['conv1/Relu'], attr: { T: float } },
+        { name: 'out/Relu', op: 'Relu', input: ['neg'], attr: { T: float } },
+      ], versions: { producer: 1 } };
+      writeFileSync(join(dir, 'model.json'), JSON.stringify({
+        format: 'graph-model', modelTopology: topology,
+        weightsManifest: [{ paths: ['w.bin'], weights: [
+          { name: 'w', shape: [1, 1, 1, 1], dtype: 'float32' }] }] }));
+      writeFileSync(join(dir, 'w.bin'), new Uint8Array(new Float32Array([2]).buffer));
+      const pipeline = (layer: string) => testPipeline({ root: dir,
+        layers: [layer], data: { source: 'mnist', split: 'test', images: 2 },
+        networks: { g: { name: 'g', model: join(dir, 'model.json') } } });
+
+      const { result, out } = await runStage(extractStage, {
+        coords: { network: 'g' }, pipeline: pipeline('conv1') });
+      const s = result.summary as unknown as ExtractSummary;
+      assert.deepEqual([s.layers.conv1.units, s.layers.conv1.height,
+        s.layers.conv1.samples], [1, 28, 2 * 784]);
+      const got = samplesOf(out, s, 'conv1');
+      const mnist = loadMnist('test', { count: 2 });
+      for (let i = 0; i < got.length; i++) {
+        assert.ok(Math.abs(got[i] - 2 * mnist.pixels[i]) < 1e-6);
+      }
+      await assert.rejects(runStage(extractStage, { coords: { network: 'g' },
+        pipeline: pipeline('conv2') }),
+      /the graph model has no node 'conv2'\. Its ReLU nodes are: conv1\/Relu, out\/Relu/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('extract from imported activations of a model', () => {
   it('an exported nhwc array gives the model\'s own samples', async () => {
     const dir = tempDir();

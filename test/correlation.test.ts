@@ -39,11 +39,13 @@ function twoPassMoments(a: NdArray, b: NdArray) {
   return { comoment, mean, count: rows, unitsA: nA, unitsB: nB };
 }
 
-function columns(...cols: number[][]): NdArray {
-  const rows = cols[0].length;
-  const data = new Float32Array(rows * cols.length);
-  cols.forEach((c, j) => c.forEach((v, s) => { data[s * cols.length + j] = v; }));
-  return { dtype: 'float32', shape: [rows, cols.length], data };
+/** A [samples, units] float32 array from one list of values per unit. */
+function columns(...units: number[][]): NdArray {
+  const rows = units[0].length;
+  const n = units.length;
+  const data = new Float32Array(rows * n);
+  units.forEach((c, j) => c.forEach((v, s) => { data[s * n + j] = v; }));
+  return { dtype: 'float32', shape: [rows, n], data };
 }
 
 const at = (m: Float64Array, cols: number, i: number, j: number) =>

@@ -37,12 +37,12 @@ export interface Assignment {
  *   maximize  Σ_i W[i, σ(i)]  over injections σ of the shorter side
  *
  * @param weights [rows, cols] C-order, every entry finite; not modified.
- * @returns the assignment and its total; among equal optima the choice
- *   is deterministic (no randomness, no dependence on timing), so the
- *   same input always gives the same pairs.
  * @param options.reduce false skips the initialization, leaving every
  *   row to the augmenting phase (SciPy's method): slower, the same
  *   optimum; tests use it to check both phases.
+ * @returns the assignment and its total; among equal optima the choice
+ *   is deterministic (no randomness, no dependence on timing), so the
+ *   same input always gives the same pairs.
  * @throws RangeError on a size mismatch or a non-finite weight.
  *
  * @example
@@ -113,8 +113,10 @@ function transposed(w: Float64Array, rows: number, cols: number) {
 /**
  * The solver proper, for nr <= nc: minimizes the cost C = −W. Duals u, v
  * are kept feasible (C[i, j] − u[i] − v[j] >= 0 for every placed row i,
- * = 0 on its column); a column whose v was lowered below 0 stays
- * assigned, so the rectangular optimum is reached as well.
+ * = 0 on its column). When nr < nc, v starts at 0 and only goes down,
+ * and a column whose v went below 0 stays assigned: that is the
+ * optimality condition for the columns left out, which is why the
+ * column reduction (which sets v freely) runs on square problems only.
  *
  * @param w [nr, nc] weights, C-order.
  * @returns the column of each row.

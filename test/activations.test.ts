@@ -168,7 +168,8 @@ describe('imported activations', () => {
     assert.throws(() => describeImported(join(dir, 'three.npy'), 'l', ['l']),
       (err: Error) => {
         assert.equal((err as ConvergentError).code, 'E_SHAPE');
-        assert.match(err.message, /three.npy: got \[6,2,2\], expected \[images, H, W, C\] \(layout nhwc\)/);
+        assert.match(err.message,
+          /three.npy: got \[6,2,2\], expected \[images, H, W, C\] \(layout nhwc\)/);
         return true;
       });
     assert.throws(() => describeImported(join(dir, 'd.npz'), 'conv9', ['conv9']),
@@ -200,8 +201,10 @@ describe('checkAligned', () => {
       'theirs', entry(640, 8, 8)), (err: Error) => {
       assert.equal((err as ConvergentError).code, 'E_SHAPE');
       assert.match(err.message, /layer conv3: net1 and theirs cannot be aligned/);
-      assert.match(err.message, /got theirs \[640 samples = 10 images × 64 of 8×8 positions, 8 units\]/);
-      assert.match(err.message, /net1 \[490 samples = 10 images × 49 of 7×7 positions, 8 units\]/);
+      assert.match(err.message,
+        /got theirs \[640 samples = 10 images × 64 of 8×8 positions, 8 units\]/);
+      assert.match(err.message,
+        /net1 \[490 samples = 10 images × 49 of 7×7 positions, 8 units\]/);
       return true;
     });
   });

@@ -90,7 +90,8 @@ describe('corrupt IDX files', () => {
     // A labels file where the images file should be.
     copyFileSync(files.labels, files.images);
     assert.throws(() => loadMnist('test', { dir }),
-      /t10k-images-idx3-ubyte: not an IDX file of this kind: magic number 2049, expected 2051 \(images\)/);
+      new RegExp('t10k-images-idx3-ubyte: not an IDX file of this kind: ' +
+        'magic number 2049, expected 2051 \\(images\\)'));
   });
 
   it('refuses a header cut short and a foreign file', () => {

@@ -4,7 +4,7 @@ import seedrandom from 'seedrandom';
 import onnxProto from 'onnx-proto';
 import { availableEngines, blockwise, gramEngine, jsGramEngine }
   from '../src/engine/gram.js';
-import { gramModel } from '../src/engine/gram-onnx.js';
+import { columnBlocks, gramModel } from '../src/engine/gram-onnx.js';
 
 function randomRows(rows: number, cols: number, seed: string): Float32Array {
   const rng = seedrandom(seed);
@@ -49,6 +49,37 @@ describe('Gram engines', () => {
       assert.ok(err < 2e-6, `${engine.name}: relative error ${err}`);
       assert.deepEqual(x, copy, `${engine.name} changed its input`);
     }
+  });
+
+  it('agrees with the reference on wide layers (column-block graph)',
+    async () => {
+      // 300 units: the onnx graph cuts them into two column blocks.
+      const rows = 700;
+      const cols = 300;
+      const x = randomRows(rows, cols, 'wide');
+      const ref = await jsGramEngine.gram(x, rows, cols);
+      const onnx = await gramEngine('onnx');
+      const full = await onnx.gram(x, rows, cols);
+      const upper = await onnx.gram(x, rows, cols, true);
+      for (let i = 0; i < cols; i++) {
+        for (let j = 0; j < cols; j++) {
+          const k = i * cols + j;
+          const scale = Math.sqrt(ref[i * cols + i] * ref[j * cols + j]);
+          assert.ok(Math.abs(full[k] - ref[k]) < 2e-6 * scale, `[${i}, ${j}]`);
+          assert.equal(full[k], full[j * cols + i]);
+          if (i <= j) assert.equal(upper[k], full[k]);
+        }
+      }
+    });
+
+  it('builds column blocks that tile the upper triangle', () => {
+    const { onnx } = onnxProto;
+    assert.equal(columnBlocks(44), 1);
+    assert.equal(columnBlocks(768), 6);
+    const model = onnx.ModelProto.decode(gramModel(768));
+    const gemms = model.graph!.node!.filter((n) => n.opType === 'Gemm');
+    assert.equal(gemms.length, 6);
+    assert.equal(model.graph!.output!.length, 6);
   });
 
   it('reads only the first rows·cols values of a longer buffer', async () => {
@@ -97,7 +128,7 @@ describe('Gram engines', () => {
 
   it('builds a one-node Gemm graph with transA = 1', () => {
     const { onnx } = onnxProto;
-    const model = onnx.ModelProto.decode(gramModel());
+    const model = onnx.ModelProto.decode(gramModel(768, 1));
     const nodes = model.graph!.node!;
     assert.equal(nodes.length, 1);
     assert.equal(nodes[0].opType, 'Gemm');

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { availableEngines, jsGramEngine } from '../src/engine/gram.js';
-import { centerChunk, correlation, emptyMoments, mergeInto, mergeMoments,
+import { centerChunk, centerInto, correlation, emptyMoments, mergeInto, mergeMoments,
   momentsOf, type Moments } from '../src/kernels/moments.js';
 import { fixtureJson, fixtureNpy } from './helpers.js';
 
@@ -86,6 +86,19 @@ describe('moments', () => {
     const mean = centerChunk(x, 2, 2);
     assert.deepEqual([...mean], [10000.00048828125, 2]);
     assert.deepEqual([...x], [-0.00048828125, -1, 0.00048828125, 1]);
+  });
+
+  it('joins and centers column blocks like one centered array', () => {
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]);     // [3, 2]
+    const b = new Float32Array([10, 40, 70]);           // [3, 1]
+    const out = new Float32Array(9);
+    const mean = centerInto([a, b], [2, 1], 3, out);
+    assert.deepEqual([...mean], [3, 4, 40]);
+    assert.deepEqual([...out], [-2, -2, -30, 0, 0, 0, 2, 2, 30]);
+    const joined = new Float32Array([1, 2, 10, 3, 4, 40, 5, 6, 70]);
+    assert.deepEqual([...centerChunk(joined, 3, 3)], [...mean]);
+    assert.deepEqual([...joined], [...out]);
+    assert.deepEqual([...a], [1, 2, 3, 4, 5, 6], 'parts unchanged');
   });
 
   it('merges two halves into the one-pass answer to 1e-12', () => {

@@ -38,9 +38,10 @@ export interface GramEngine {
   /**
    * G = xᵀx, G[i, j] = Σ_r x[r, i]·x[r, j], for x row-major
    * [rows, cols] (only the first rows·cols values of `x` are read).
-   * Returns G row-major [cols, cols].
+   * Returns G row-major [cols, cols]. With `upper`, only the entries
+   * i ≤ j must be right: an engine may skip mirroring them.
    */
-  gram(x: Float32Array, rows: number, cols: number):
+  gram(x: Float32Array, rows: number, cols: number, upper?: boolean):
     Promise<Float64Array | Float32Array>;
 }
 
@@ -91,18 +92,18 @@ export const jsGramEngine: GramEngine = {
  * flops.
  */
 export function blockwise(block: number,
-  product: (x: Float32Array, rows: number, cols: number) =>
-    Promise<Float32Array>) {
-  return async (x: Float32Array, rows: number,
-    cols: number): Promise<Float64Array | Float32Array> => {
+  product: (x: Float32Array, rows: number, cols: number,
+    upper: boolean) => Promise<Float32Array>) {
+  return async (x: Float32Array, rows: number, cols: number,
+    upper = false): Promise<Float64Array | Float32Array> => {
     checkShape(x, rows, cols);
     if (rows === 0) return new Float64Array(cols * cols);
-    if (rows <= block) return product(x, rows, cols);
+    if (rows <= block) return product(x, rows, cols, upper);
 
     const g = new Float64Array(cols * cols);
     for (let start = 0; start < rows; start += block) {
       const n = Math.min(block, rows - start);
-      const part = await product(x.subarray(start * cols), n, cols);
+      const part = await product(x.subarray(start * cols), n, cols, upper);
       for (let i = 0; i < part.length; i++) g[i] += part[i];
     }
     return g;

@@ -27,7 +27,8 @@ import type { GramEngine } from '../engine/gram.js';
  * each short chunk on its own mean changes the repeated value from chunk
  * to chunk, and the errors of different chunks then cancel in the
  * float64 merge: 1.7e-7 on the fixture's correlations with onnx at 512
- * rows against 5e-7 with 8,192-row chunks cut into 512-row products.
+ * rows (2.3e-7 at 2,048) against 5e-7 with 8,192-row chunks cut into
+ * 512-row products.
  */
 export const DEFAULT_CHUNK = 4096;
 
@@ -132,18 +133,79 @@ export function mergeMoments(a: Moments, b: Moments): Moments {
  */
 export function centerChunk(x: Float32Array, rows: number,
   cols: number): Float64Array {
+  return centerInto([x], [cols], rows, x);
+}
+
+/**
+ * Join column blocks and center them: part p is row-major
+ * [rows, widths[p]], `out` receives [rows, Σ widths] with
+ * out[r, j] = float32(x[r, j] − mean_j), mean_j summed in float64.
+ * `out` may be the single part itself (centering in place).
+ * Returns the mean [Σ widths].
+ *
+ * Both passes take four rows per sweep over the columns: the float64
+ * sums then go through memory a quarter as often, which halves the time
+ * of these passes (about 1 and 0.7 ns a value here, against 1.6 each
+ * one row at a time; the Gram product costs ~15 ns a value at 768 units
+ * on one core).
+ */
+export function centerInto(parts: Float32Array[], widths: number[],
+  rows: number, out: Float32Array): Float64Array {
+  const cols = widths.reduce((s, w) => s + w, 0);
   const mean = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const row = r * cols;
-    for (let j = 0; j < cols; j++) mean[j] += x[row + j];
-  }
+  let offset = 0;
+  parts.forEach((x, p) => {
+    columnSums(x, rows, widths[p], mean.subarray(offset));
+    offset += widths[p];
+  });
   for (let j = 0; j < cols; j++) mean[j] /= rows;
 
-  for (let r = 0; r < rows; r++) {
-    const row = r * cols;
-    for (let j = 0; j < cols; j++) x[row + j] -= mean[j];
-  }
+  offset = 0;
+  parts.forEach((x, p) => {
+    subtract(x, rows, widths[p], mean.subarray(offset), out, cols, offset);
+    offset += widths[p];
+  });
   return mean;
+}
+
+/** sums[j] += Σ_r x[r, j] for x [rows, width]. */
+function columnSums(x: Float32Array, rows: number, width: number,
+  sums: Float64Array): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const a = r * width, b = a + width, c = b + width, d = c + width;
+    for (let j = 0; j < width; j++) {
+      sums[j] += (x[a + j] + x[b + j]) + (x[c + j] + x[d + j]);
+    }
+  }
+  for (; r < rows; r++) {
+    const a = r * width;
+    for (let j = 0; j < width; j++) sums[j] += x[a + j];
+  }
+}
+
+/** out[r, offset + j] = x[r, j] − mean[j]; out has `stride` columns. */
+function subtract(x: Float32Array, rows: number, width: number,
+  mean: Float64Array, out: Float32Array, stride: number,
+  offset: number): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const a = r * width, b = a + width, c = b + width, d = c + width;
+    const o = r * stride + offset;
+    const o2 = o + stride, o3 = o2 + stride, o4 = o3 + stride;
+    for (let j = 0; j < width; j++) {
+      const m = mean[j];
+      out[o + j] = x[a + j] - m;
+      out[o2 + j] = x[b + j] - m;
+      out[o3 + j] = x[c + j] - m;
+      out[o4 + j] = x[d + j] - m;
+    }
+  }
+  for (; r < rows; r++) {
+    const a = r * width;
+    const o = r * stride + offset;
+    for (let j = 0; j < width; j++) out[o + j] = x[a + j] - mean[j];
+  }
 }
 
 /**
@@ -166,15 +228,24 @@ export class MomentsAccumulator {
   async add(x: Float32Array, rows: number): Promise<void> {
     if (rows === 0) return;
     const mean = centerChunk(x, rows, this.units);
-    const gram = await this.engine.gram(x, rows, this.units);
+    await this.addCentered(x, rows, mean);
+  }
+
+  /** Add a chunk already centered on its own mean [units]. */
+  async addCentered(centered: Float32Array, rows: number,
+    mean: Float64Array): Promise<void> {
+    if (rows === 0) return;
+    const gram = await this.engine.gram(centered, rows, this.units, true);
     mergeUpper(this.m, rows, mean, gram);
   }
 
-  /** The moments so far, as a copy with the full symmetric co-moment. */
-  moments(): Moments {
-    const out = copyMoments(this.m);
-    mirrorUpper(out.comoment, this.units);
-    return out;
+  /**
+   * The moments, with the co-moment mirrored to full symmetric form.
+   * Not a copy: the accumulator is done once this is called.
+   */
+  finish(): Moments {
+    mirrorUpper(this.m.comoment, this.units);
+    return this.m;
   }
 }
 
@@ -192,7 +263,7 @@ export async function momentsOf(x: Float32Array, rows: number,
     buf.set(x.subarray(start * cols, (start + n) * cols));
     await acc.add(buf, n);
   }
-  return acc.moments();
+  return acc.finish();
 }
 
 /**

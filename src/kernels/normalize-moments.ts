@@ -5,11 +5,13 @@
  * pool thread and reads the files itself, so no activation array crosses
  * threads; only the moments ([n, n] float64 per split) come back.
  */
-import { readNpyRows, type NpyHeader } from '../core/npy.js';
+import type { NpyHeader } from '../core/npy.js';
 import { inputError } from '../core/errors.js';
 import { gramEngine, type EngineChoice } from '../engine/gram.js';
 import type { BackendChoice } from '../engine/tfjs.js';
 import { chunkFor, MomentsAccumulator, type Moments } from './moments.js';
+import { readRows } from './normalize-read.js';
+import { SplitStream } from './normalize-stream.js';
 
 /** One chunk file of a layer: its rows (samples) and parsed header. */
 export interface ChunkFile {
@@ -60,81 +62,6 @@ export interface NormalizeTaskResult {
 /** Samples read per file access, rounded to whole images. */
 const READ_SAMPLES = 8192;
 
-/** Rows [start, end) of a layer spread over chunk files, as float32. */
-function readRows(side: SideSource, start: number, end: number): Float32Array {
-  const out = new Float32Array((end - start) * side.units);
-  let base = 0;
-  for (const file of side.files) {
-    const lo = Math.max(start, base);
-    const hi = Math.min(end, base + file.rows);
-    if (lo < hi) {
-      const part = readNpyRows(file.path, lo - base, hi - base, file.header);
-      out.set(part.data as Float32Array, (lo - start) * side.units);
-    }
-    base += file.rows;
-    if (base >= end) break;
-  }
-  return out;
-}
-
-/** Fills one split's chunk buffer with joined rows and flushes it. */
-class SplitStream {
-  private readonly buf: Float32Array;
-  private rows = 0;
-  private seen = false;
-  readonly first: Float64Array;
-  readonly varies: Uint8Array;
-  /** Units that have not varied yet: the only ones still checked. */
-  private steady: number[];
-
-  constructor(private readonly acc: MomentsAccumulator,
-    private readonly chunk: number) {
-    const n = acc.units;
-    this.buf = new Float32Array(chunk * n);
-    this.first = new Float64Array(n).fill(NaN);
-    this.varies = new Uint8Array(n);
-    this.steady = Array.from({ length: n }, (_, j) => j);
-  }
-
-  /** Append one joined sample [a | b]; true when the buffer is full. */
-  push(a: Float32Array, b: Float32Array): boolean {
-    const at = this.rows * this.acc.units;
-    this.buf.set(a, at);
-    this.buf.set(b, at + a.length);
-    return ++this.rows === this.chunk;
-  }
-
-  async flush(): Promise<void> {
-    if (this.rows === 0) return;
-    this.checkSteady();
-    await this.acc.add(this.buf, this.rows);
-    this.rows = 0;
-  }
-
-  /** Drop from `steady` every unit whose value changes in the buffer. */
-  private checkSteady(): void {
-    const n = this.acc.units;
-    if (!this.seen) {
-      for (let j = 0; j < n; j++) this.first[j] = this.buf[j];
-      this.seen = true;
-    }
-    this.steady = this.steady.filter((j) => {
-      const v = this.first[j];
-      for (let k = j; k < this.rows * n; k += n) {
-        if (this.buf[k] !== v) {
-          this.varies[j] = 1;
-          return false;
-        }
-      }
-      return true;
-    });
-  }
-
-  part(): SplitPart {
-    return { ...this.acc.moments(), first: this.first, varies: this.varies };
-  }
-}
-
 /**
  * Moments of the task's images, fit and holdout apart. Throws if a unit
  * has NaN or infinite activations (they would poison every moment).
@@ -146,22 +73,28 @@ export async function normalizeMoments(
   const chunk = task.chunk > 0 ? task.chunk : chunkFor(engine);
   const { a, b, positions } = task;
   const n = a.units + b.units;
-  const fit = new SplitStream(new MomentsAccumulator(n, engine), chunk);
-  const hold = new SplitStream(new MomentsAccumulator(n, engine), chunk);
+  const stream = () => new SplitStream(new MomentsAccumulator(n, engine),
+    a.units, b.units, chunk);
+  const fit = stream();
+  const hold = stream();
 
   const images = task.holdout.length;
   const perRead = Math.max(1, Math.floor(READ_SAMPLES / positions));
+  const xa = new Float32Array(perRead * positions * a.units);
+  const xb = new Float32Array(perRead * positions * b.units);
   for (let i0 = 0; i0 < images; i0 += perRead) {
     const i1 = Math.min(images, i0 + perRead);
     const start = (task.firstImage + i0) * positions;
     const end = (task.firstImage + i1) * positions;
-    const xa = readRows(a, start, end);
-    const xb = readRows(b, start, end);
-    for (let r = 0; r < end - start; r++) {
-      const split = task.holdout[i0 + Math.floor(r / positions)] ? hold : fit;
-      const full = split.push(xa.subarray(r * a.units, (r + 1) * a.units),
-        xb.subarray(r * b.units, (r + 1) * b.units));
-      if (full) await split.flush();
+    readRows(a, start, end, xa);
+    readRows(b, start, end, xb);
+    // Runs of consecutive images on the same side go over in one copy.
+    for (let i = i0; i < i1;) {
+      let j = i + 1;
+      while (j < i1 && task.holdout[j] === task.holdout[i]) j++;
+      await (task.holdout[i] ? hold : fit).push(xa, xb,
+        (i - i0) * positions, (j - i0) * positions);
+      i = j;
     }
   }
   await fit.flush();
@@ -187,4 +120,16 @@ function checkFinite(task: NormalizeTask, part: SplitPart): void {
   throw inputError(side.files[0]?.path ?? '<no file>', `unit ${unit} has ` +
     `NaN or infinite activations among samples ${first}..${last - 1}`,
     'Check the network or the exported activations for overflow.');
+}
+
+/**
+ * Load the engine on this worker and say which it is: lets a caller
+ * (the benchmark) start workers and sessions before timing.
+ */
+export async function loadEngine(args: { engine: EngineChoice;
+  threads: number; backend?: BackendChoice }) {
+  const e = await gramEngine(args.engine,
+    { threads: args.threads, backend: args.backend });
+  return { name: e.name, version: e.version, threads: e.threads,
+    backend: e.backend };
 }

@@ -18,7 +18,7 @@
  *   command line's --engine overrides it. Cosmetic: engines agree to
  *   float32 rounding, so a change does not rerun the stage.
  * - `chunk` ('auto'): rows centered together per Gram product; auto
- *   takes the engine's accurate block (onnx 512, tfjs 256). Cosmetic.
+ *   takes the engine's accurate block (onnx 2048, tfjs 256). Cosmetic.
  *
  * Writes (float64 .npy, n = unitsA + unitsB, A's units first):
  * - `<split>.mean.npy` [n] and `<split>.comoment.npy` [n, n]
@@ -52,7 +52,7 @@ const kernel = new URL('../kernels/normalize-moments.js', import.meta.url)
  * derived from the pool size, so that the chunk boundaries and the merge
  * order, hence every rounding, are the same whatever --jobs is.
  */
-const TASK_SAMPLES = 65_536;
+const TASK_SAMPLES = 32_768;
 
 export const normalizeStage: StageDef = {
   kind: 'normalize',

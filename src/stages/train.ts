@@ -42,6 +42,11 @@ export const trainStage: StageDef = {
   },
   cosmetic: ['save'],
 
+  context(coords, pipeline) {
+    // The seed lives in the network's entry, not in the coordinates.
+    return { coords, train: pipeline.networks[coords.network!]?.train ?? null };
+  },
+
   networks(pipeline) {
     return Object.values(pipeline.networks).filter((n) => n.train)
       .map((n) => n.name);

@@ -42,7 +42,7 @@ test('4. a runner killed with SIGKILL mid-write resumes without cleanup',
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /13 ran|\d+ ran, \d+ cached, 0 failed/);
     assert.deepEqual(readdirSync(tmp), []);
-    const clean = project(basePipeline);
+    const clean = project(slow);
     assert.equal(cliSync(['run', clean.file], clean.dir).code, 0);
     assert.deepEqual(rootKeys(dir), rootKeys(clean.dir));
     removeDir(dir);
@@ -87,12 +87,13 @@ test('plan, status, dag, gc and clean speak plainly', async () => {
   const { dir, file } = project();
   const plan = cliSync(['plan', file], dir);
   assert.equal(plan.code, 0);
-  assert.match(plan.stdout, /^run {3}source@n1 {2}not computed yet$/m);
+  assert.match(plan.stdout, /^run {5}source@n1 {2}not computed yet$/m);
   assert.match(plan.stdout, /^13 to run, 0 cached$/m);
   cliSync(['run', file], dir);
   const changed = cliSync(['plan', file, '--set', 'stages.scale.factors=[1, 3]'], dir);
-  assert.match(changed.stdout, /^run {3}scale@n1-n22\/factor=3 {2}not computed yet$/m);
-  assert.match(changed.stdout, /^run {3}total {2}input changed: parts$/m);
+  assert.match(changed.stdout, /^run {5}scale@n1-n22\/factor=3 {2}not computed yet$/m);
+  assert.match(changed.stdout,
+    /^run {5}total {2}input will be recomputed \(scale@n1-n22\/factor=3, /m);
   assert.match(changed.stdout, /^4 to run, 9 cached$/m);
   assert.match(cliSync(['status', file], dir).stdout, /up to date/);
   const dot = cliSync(['dag', file, '--format', 'dot'], dir).stdout;

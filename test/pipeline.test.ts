@@ -58,7 +58,7 @@ test('the good file is accepted', async () => {
 
 test('an unknown top-level key suggests the nearest', async () => {
   const msg = await failure(good.replace('stages:', 'stages:\n  report: {}\nstage:'));
-  assert.equal(msg, "bad.yaml:14:1 (stage): unknown key 'stage'; expected one " +
+  assert.equal(msg, "bad.yaml:10:1 (stage): unknown key 'stage'; expected one " +
     'of version, name, description, root, cache, outputs, networks, data, ' +
     "layers, pairs, stages. Did you mean 'stages'?");
 });

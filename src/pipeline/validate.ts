@@ -15,7 +15,7 @@ let topLevel: ValidateFunction | undefined;
 
 function compiler(): Ajv {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false,
+    ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false,
       allowUnionTypes: true });
     ajv.addSchema(JSON.parse(readFileSync(schemaUrl, 'utf8')));
   }

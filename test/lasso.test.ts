@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { lassoGram, penaltyPath, type GramProblem }
   from '../src/kernels/lasso.js';
-import { leastSquares, symmetricEigen } from '../src/kernels/lasso-eigen.js';
+import { symmetricEigen } from '../src/kernels/lasso-eigen.js';
+import { leastSquares, minimumNorm } from '../src/kernels/lasso-ols.js';
 import { solveSparseMap } from '../src/kernels/lasso-task.js';
 import type { SplitMoments } from '../src/kernels/lasso-moments.js';
 import { fixtureJson, fixtureNpy } from './helpers.js';
@@ -214,14 +215,19 @@ describe('least squares for decay 0', () => {
       const { x, y } = regression(400, 7, 3, 'ols', 0.3);
       const problem = gramOf(x, y);
       const ls = leastSquares(problem.gram, problem.cross, 7, 3);
+      const eigen = minimumNorm(problem.gram, problem.cross, 7, 3);
+      assert.equal(ls.method, 'cholesky');
       assert.equal(ls.rank, 7);
+      assert.equal(eigen.rank, 7);
       const rows = Array.from({ length: 7 }, (_, a) =>
         Array.from(problem.gram.subarray(a * 7, a * 7 + 7)));
       for (let j = 0; j < 3; j++) {
         const w = solveDense(rows,
           Array.from({ length: 7 }, (_, a) => problem.cross[a * 3 + j]));
-        w.forEach((v, a) => assert.ok(Math.abs(v - ls.weights[a * 3 + j]) <
-          1e-10));
+        w.forEach((v, a) => {
+          assert.ok(Math.abs(v - ls.weights[a * 3 + j]) < 1e-10);
+          assert.ok(Math.abs(v - eigen.weights[a * 3 + j]) < 1e-10);
+        });
       }
     });
 
@@ -230,6 +236,7 @@ describe('least squares for decay 0', () => {
     const wide = x.map((row) => [row[0], row[1], row[2], row[0]]);
     const problem = gramOf(wide, y);
     const ls = leastSquares(problem.gram, problem.cross, 4, 1);
+    assert.equal(ls.method, 'eigen');
     assert.equal(ls.rank, 3);
     const narrow = leastSquares(gramOf(x, y).gram, gramOf(x, y).cross, 3, 1);
     assert.ok(Math.abs(ls.weights[0] - ls.weights[3]) < 1e-9);

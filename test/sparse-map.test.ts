@@ -267,6 +267,9 @@ describe('holdout loss and direction', () => {
         assert.ok(Math.abs(w[j] - w[UNITS_A * UNITS_B + j]) < 1e-9);
       }
       assert.ok(w.every(Number.isFinite));
+      assert.ok(w.subarray(22 * UNITS_B, 24 * UNITS_B).every((v) => v === 0));
+      assert.equal(r.records.solver,
+        'minimum-norm least squares (symmetric eigendecomposition)');
     });
 });
 

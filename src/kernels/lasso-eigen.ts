@@ -1,16 +1,6 @@
 /**
- * Exact least squares for the decay-0 end of the sparse-mapping sweep.
- *
- * Coordinate descent at alpha = 0 crawls on ill-conditioned Gram matrices
- * (its rate depends on the condition number, and correlated conv units
- * make that large), so decay 0 is solved in closed form instead: the
- * minimum-norm solution W' = G⁺ C through a symmetric eigendecomposition
- * G = V Λ Vᵀ, with eigenvalues at the rounding level treated as zero. The
- * eigen route, rather than Cholesky, is what gives a defined answer when
- * units are collinear (G singular): the pseudo-inverse picks the solution
- * of least norm, as NumPy's lstsq and pinv do.
- *
- * The eigensolver is Householder tridiagonalization followed by the
+ * Symmetric eigendecomposition, for the minimum-norm least squares of
+ * decay 0 (lasso-ols.ts): Householder tridiagonalization followed by the
  * implicit QL algorithm (the EISPACK tred2/tql2 pair, in the form of the
  * public-domain JAMA library), about 9 p³ flops.
  */
@@ -205,65 +195,4 @@ function diagonalize(vt: Float64Array, d: Float64Array, e: Float64Array,
     d[l] += f;
     e[l] = 0;
   }
-}
-
-export interface LeastSquares {
-  /** Minimum-norm solution W' = G⁺ C, row-major [p, m]. */
-  weights: Float64Array;
-  /** Eigenvalues of G kept (above the cutoff). */
-  rank: number;
-  /** Eigenvalues at or below this count as zero. */
-  cutoff: number;
-  /** Largest and smallest kept eigenvalue (0 when rank is 0). */
-  largest: number;
-  smallest: number;
-}
-
-/**
- * Minimum-norm least squares from the normal equations, W' = G⁺ C, with
- * G⁺ = V_r Λ_r⁻¹ V_rᵀ over the eigenvalues above
- * cutoff = 10 · p · ε · λ_max: the entries of a Gram matrix built from
- * float64 moments carry errors of a few ε, which move its eigenvalues by
- * up to about p·ε·λ_max, so smaller ones cannot be told from zero.
- *
- * @param gram row-major [p, p], symmetric positive semi-definite.
- * @param cross row-major [p, m], the right-hand sides Xᵀy_j / n.
- */
-export function leastSquares(gram: Float64Array, cross: Float64Array,
-  p: number, m: number): LeastSquares {
-  const { values, vectors } = symmetricEigen(gram, p);
-  const largest = p > 0 ? Math.max(values[p - 1], 0) : 0;
-  const cutoff = 10 * p * 2 ** -52 * largest;
-
-  // Project C on the kept eigenvectors: T = Λ_r⁻¹ V_rᵀ C, [p, m].
-  const t = new Float64Array(p * m);
-  let rank = 0;
-  let smallest = 0;
-  for (let k = 0; k < p; k++) {
-    const lambda = values[k];
-    if (!(lambda > cutoff)) continue;
-    rank++;
-    smallest = rank === 1 ? lambda : Math.min(smallest, lambda);
-    const row = t.subarray(k * m, (k + 1) * m);
-    for (let i = 0; i < p; i++) {
-      const vik = vectors[i * p + k];
-      if (vik === 0) continue;
-      const ci = i * m;
-      for (let j = 0; j < m; j++) row[j] += vik * cross[ci + j];
-    }
-    for (let j = 0; j < m; j++) row[j] /= lambda;
-  }
-
-  // W' = V_r T.
-  const weights = new Float64Array(p * m);
-  for (let i = 0; i < p; i++) {
-    const out = weights.subarray(i * m, (i + 1) * m);
-    for (let k = 0; k < p; k++) {
-      if (!(values[k] > cutoff)) continue;
-      const vik = vectors[i * p + k];
-      const tk = k * m;
-      for (let j = 0; j < m; j++) out[j] += vik * t[tk + j];
-    }
-  }
-  return { weights, rank, cutoff, largest, smallest };
 }

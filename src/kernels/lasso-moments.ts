@@ -73,11 +73,13 @@ export function fitProblem(fit: SplitMoments, scales: Float64Array,
     if (sa === 0) continue;
     const row = ua * n;
     for (let b = 0; b < p; b++) {
-      gram[a * p + b] = sa * scales[sources[b]] * fit.comoment[row + sources[b]];
+      const ub = sources[b];
+      gram[a * p + b] = sa * scales[ub] * fit.comoment[row + ub];
     }
     gram[a * p + a] = 1;
     for (let j = 0; j < m; j++) {
-      cross[a * m + j] = sa * scales[targets[j]] * fit.comoment[row + targets[j]];
+      const uj = targets[j];
+      cross[a * m + j] = sa * scales[uj] * fit.comoment[row + uj];
     }
   }
   for (let j = 0; j < m; j++) yy[j] = scales[targets[j]] > 0 ? 1 : 0;
@@ -110,7 +112,8 @@ export function holdoutResidual(holdout: SplitMoments, fitMean: Float64Array,
     }
   }
 
-  // Q = M_SS W' [p, m], then r_j = M_jj − 2 Σ_a W'_aj M_aj + Σ_a W'_aj Q_aj.
+  // Q = M_SS W' [p, m]; then
+  // r_j = M_jj − 2 Σ_a W'_aj M_aj + Σ_a W'_aj Q_aj.
   const q = new Float64Array(p * m);
   for (const a of used) {
     const out = q.subarray(a * m, (a + 1) * m);

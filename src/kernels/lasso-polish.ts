@@ -22,6 +22,14 @@
  *
  * which costs about |S|² + |I|³/3: a sweep's worth of work.
  */
+import { choleskyInPlace, solveCholesky } from './lasso-ols.js';
+
+/**
+ * A pivot keeping no more than this of its diagonal means collinear units
+ * on the support: the fixed-support system has no unique solution, and
+ * descent is left to do the work.
+ */
+const PIVOT = 1e-12;
 
 export interface Polisher {
   /** Steps tried and steps that moved w, for the run record. */
@@ -105,7 +113,7 @@ function solveDirect(gram: Float64Array, p: number, support: number[],
     const row = support[a] * p;
     for (let b = 0; b <= a; b++) factor[a * s + b] = gram[row + support[b]];
   }
-  if (!choleskyInPlace(factor, s)) return false;
+  if (!choleskyInPlace(factor, s, PIVOT)) return false;
   z.set(r.subarray(0, s));
   solveCholesky(factor, s, z);
   return true;
@@ -126,7 +134,7 @@ function solveByComplement(k: Float64Array, p: number, support: number[],
     for (let j = 0; j <= i; j++) factor[i * m + j] = k[row + left[j]];
   }
   if (m > 0) {
-    if (!choleskyInPlace(factor, m)) return false;
+    if (!choleskyInPlace(factor, m, PIVOT)) return false;
     solveCholesky(factor, m, t);
   }
   for (let a = 0; a < s; a++) {
@@ -172,7 +180,7 @@ function invert(gram: Float64Array, p: number,
   for (let a = 0; a < n; a++) {
     for (let b = 0; b <= a; b++) l[a * n + b] = gram[live[a] * p + live[b]];
   }
-  if (!choleskyInPlace(l, n)) return null;
+  if (!choleskyInPlace(l, n, PIVOT)) return null;
 
   const inverse = new Float64Array(p * p);
   const col = new Float64Array(n);
@@ -183,42 +191,4 @@ function invert(gram: Float64Array, p: number,
     for (let i = 0; i < n; i++) inverse[live[i] * p + live[j]] = col[i];
   }
   return inverse;
-}
-
-/**
- * Lower Cholesky factor in place (row-major [s, s], lower triangle read).
- * Fails on a pivot below 1e-12 of its diagonal entry: collinear units,
- * where the system has no unique solution and descent does the work.
- */
-function choleskyInPlace(a: Float64Array, s: number): boolean {
-  for (let j = 0; j < s; j++) {
-    const rj = j * s;
-    let d = a[rj + j];
-    const scale = d;
-    for (let k = 0; k < j; k++) d -= a[rj + k] * a[rj + k];
-    if (!(d > 1e-12 * scale)) return false;
-    const root = Math.sqrt(d);
-    a[rj + j] = root;
-    for (let i = j + 1; i < s; i++) {
-      const ri = i * s;
-      let v = a[ri + j];
-      for (let k = 0; k < j; k++) v -= a[ri + k] * a[rj + k];
-      a[ri + j] = v / root;
-    }
-  }
-  return true;
-}
-
-/** Solve L Lᵀ x = b in place of b. */
-function solveCholesky(l: Float64Array, s: number, b: Float64Array): void {
-  for (let i = 0; i < s; i++) {
-    let v = b[i];
-    for (let k = 0; k < i; k++) v -= l[i * s + k] * b[k];
-    b[i] = v / l[i * s + i];
-  }
-  for (let i = s - 1; i >= 0; i--) {
-    let v = b[i];
-    for (let k = i + 1; k < s; k++) v -= l[k * s + i] * b[k];
-    b[i] = v / l[i * s + i];
-  }
 }

@@ -11,7 +11,7 @@
 import { inputError } from '../core/errors.js';
 import { readNpy } from '../core/npy.js';
 import { lassoGram, targetGap } from './lasso.js';
-import { leastSquares } from './lasso-eigen.js';
+import { leastSquares } from './lasso-ols.js';
 import { fitProblem, fitScales, holdoutResidual, studyLoss,
   type SplitMoments } from './lasso-moments.js';
 
@@ -50,6 +50,8 @@ export interface SparseMapResult {
   /** Target units (0-based on their side) that did not converge. */
   unconverged: number[];
   method: 'least-squares' | 'coordinate-descent';
+  /** Decay 0 only: Cholesky (independent units) or eigen (min-norm). */
+  olsMethod?: 'cholesky' | 'eigen';
   /** Live source units, and the rank of their fit Gram (decay 0 only). */
   liveSources: number;
   rank?: number;
@@ -92,9 +94,11 @@ export function solveSparseMap(fit: SplitMoments, holdout: SplitMoments,
     gap: Float64Array; iterations: Int32Array; totalSweeps: number;
     exactSteps: number };
   let rank: number | undefined;
+  let olsMethod: 'cholesky' | 'eigen' | undefined;
   if (alpha === 0) {
     const ls = leastSquares(problem.gram, problem.cross, p, m);
     rank = ls.rank;
+    olsMethod = ls.method;
     solution = { ...scoreExact(problem, ls.weights),
       iterations: new Int32Array(m), totalSweeps: 0, exactSteps: 0 };
   } else {
@@ -128,7 +132,7 @@ export function solveSparseMap(fit: SplitMoments, holdout: SplitMoments,
     totalSweeps: solution.totalSweeps, exactSteps: solution.exactSteps,
     unconverged,
     method: alpha === 0 ? 'least-squares' : 'coordinate-descent',
-    liveSources, rank, zeroOnFit,
+    liveSources, rank, olsMethod, zeroOnFit,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -16,6 +16,12 @@
  * (r the residual, s scaling it into the dual feasible set
  * ‖Xᵀθ/n‖∞ ≤ α) falls to tolerance·½·yy_j, i.e. the gap relative to the
  * objective at w = 0. It bounds how far P(w) is from the optimum.
+ *
+ * Without a warm start, each target follows a short path of penalties
+ * from α_max = max|c_j| (where w = 0) down to α, one per decade, so that
+ * the answer depends only on α and the problem. Descent alone crawls when
+ * units are correlated; exact fixed-support steps (lasso-polish.ts) finish
+ * the job, and the gap, not the descent, certifies the answer.
  */
 import { createPolisher, type Polisher } from './lasso-polish.js';
 

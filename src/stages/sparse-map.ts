@@ -161,7 +161,9 @@ function report(ctx: StageContext, params: SparseParams,
       'constant; they standardize to 0 and get no weights.');
   }
   ctx.record('solver', result.method === 'least-squares'
-    ? 'minimum-norm least squares (symmetric eigendecomposition)'
+    ? (result.olsMethod === 'cholesky'
+      ? 'least squares (Cholesky, independent units)'
+      : 'minimum-norm least squares (symmetric eigendecomposition)')
     : 'Gram coordinate descent with exact fixed-support steps');
   ctx.record('alpha', result.alpha);
   ctx.record('sweeps', result.totalSweeps);

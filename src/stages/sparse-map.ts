@@ -43,6 +43,12 @@
  * fitLoss, holdoutLoss, weightsPerUnit, gap (largest relative duality gap
  * over targets), tolerance, converged, iterations (most sweeps any target
  * spent at its final penalty; 0 for decay 0).
+ *
+ * Records: `solver` (Cholesky or minimum-norm eigen least squares at
+ * decay 0, else Gram coordinate descent), `alpha`, `sweeps`, `exactSteps`,
+ * `rank` (decay 0), `seconds`. Warnings: the iteration limit (with the
+ * gap, the tolerance and what to change), collinear source units at
+ * decay 0, and zero-variance units that normalize@ did not list.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

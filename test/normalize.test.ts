@@ -6,6 +6,7 @@ import seedrandom from 'seedrandom';
 import { readNpy, writeNpy } from '../src/core/npy.js';
 import { createPool } from '../src/runner/pool.js';
 import { holdoutCount, splitImages } from '../src/kernels/normalize-split.js';
+import { PartMerger } from '../src/kernels/normalize-combine.js';
 import { normalizeStage } from '../src/stages/normalize.js';
 import type { Artifact } from '../src/stages/types.js';
 import { artifact, fixtureJson, fixtureNpy, removeDir, runStage,
@@ -169,22 +170,43 @@ describe('normalize@', () => {
       assert.equal(readNpy(join(out, 'all.mean.npy')).data[7], 2.5);
     });
 
-  it('gives the same moments on the worker pool as inline', async () => {
-    const params = { holdout: 0.3, seed: 1, engine: 'js', chunk: 16 };
-    const inline = await runStage(normalizeStage,
-      { params, coords, inputs: inputsAB() });
-    const pool = createPool({ threads: 2 });
-    try {
-      const pooled = await runStage(normalizeStage,
-        { params, coords, inputs: inputsAB(), pool });
-      for (const f of ['fit.comoment.npy', 'holdout.mean.npy']) {
-        assert.deepEqual(readNpy(join(pooled.out, f)).data,
-          readNpy(join(inline.out, f)).data, f);
+  it('merges several pool tasks into the same moments as inline',
+    async () => {
+      // 40,000 samples make two tasks of at most 32,768 samples.
+      const big = 40_000;
+      const xa = activations(big, 3, 'big-a', [2]);
+      const xb = activations(big, 2, 'big-b');
+      const inputs = () => ({
+        a: fakeExtract('na', { data: xa, units: 3, height: 2, width: 2,
+          chunks: [25_000, 15_000] }),
+        b: fakeExtract('nb', { data: xb, units: 2, height: 2, width: 2,
+          chunks: [big] }),
+      });
+      const params = { holdout: 0.3, seed: 1, engine: 'js' };
+      const inline = await runStage(normalizeStage,
+        { params, coords, inputs: inputs() });
+      assert.equal(inline.records.tasks, 2);
+      const mask = splitImages(big / 4, 0.3, 1);
+      const want = reference(xa, xb, 3, 2, (s) => !!mask[s >> 2], big);
+      assertClose(readNpy(join(inline.out, 'holdout.comoment.npy')).data,
+        want.comoment, 1e-7, 'holdout.comoment');
+      assert.deepEqual((inline.result.summary as any).dead,
+        { a: [2], b: [] });
+
+      const pool = createPool({ threads: 2 });
+      try {
+        const pooled = await runStage(normalizeStage,
+          { params, coords, inputs: inputs(), pool });
+        for (const split of ['all', 'fit', 'holdout']) {
+          for (const f of [`${split}.comoment.npy`, `${split}.mean.npy`]) {
+            assert.deepEqual(readNpy(join(pooled.out, f)).data,
+              readNpy(join(inline.out, f)).data, f);
+          }
+        }
+      } finally {
+        await pool.close();
       }
-    } finally {
-      await pool.close();
-    }
-  });
+    });
 
   it('matches the planted fixture through the default engine', async () => {
     const a = fixtureNpy('planted-small', 'net_a.npy');
@@ -223,6 +245,25 @@ describe('normalize@', () => {
     assert.equal(s.count.holdout, 0);
     assert.deepEqual([...readNpy(join(out, 'holdout.comoment.npy')).data]
       .filter((v) => v !== 0), []);
+  });
+
+  it('calls a unit constant only if every part saw one value', () => {
+    // Two parts of two units: unit 0 is 5 in both, unit 1 is 1 then 2.
+    const part = (count: number, v1: number) => ({
+      units: 2, count, mean: new Float64Array([5, v1]),
+      comoment: new Float64Array(4), first: new Float64Array([5, v1]),
+      varies: new Uint8Array(2),
+    });
+    const merger = new PartMerger(2);
+    merger.add(part(3, 1));
+    merger.add(part(0, NaN));
+    merger.add(part(1, 2));
+    const m = merger.result();
+    assert.deepEqual([...m.zero], [1, 0]);
+    assert.equal(m.count, 4);
+    assert.deepEqual([...m.mean], [5, 1.25]);
+    // Between-part spread: 3·1/4·(2 − 1)² = 0.75.
+    assert.deepEqual([...m.comoment], [0, 0, 0, 0.75]);
   });
 
   it('refuses layers of different spatial size, naming both', async () => {

@@ -11,35 +11,42 @@ export interface SplitMoments extends Moments {
 }
 
 /**
- * Merge task parts (Chan update, in the order given, so the result does
- * not depend on which worker finished first). A unit has zero variance
- * in the split when no part saw it vary and all parts saw the same first
- * value. Those units get their exact value as mean and a zero co-moment
- * row and column, so rounding never leaves them a tiny variance.
+ * Merges task parts of one split (Chan update) in the order they are
+ * added, so the result does not depend on which worker finished first.
+ * A unit has zero variance in the split when no part saw it vary and all
+ * parts saw the same first value; `result()` gives those units their
+ * exact value as mean and a zero co-moment row and column, so rounding
+ * never leaves them a tiny variance.
  */
-export function combineParts(parts: SplitPart[], units: number): SplitMoments {
-  const m = emptyMoments(units);
-  const varies = new Uint8Array(units);
-  let first: Float64Array | undefined;
+export class PartMerger {
+  private readonly m: Moments;
+  private readonly varies: Uint8Array;
+  private first: Float64Array | undefined;
 
-  for (const part of parts) {
-    if (part.count === 0) continue;
-    mergeInto(m, part.count, part.mean, part.comoment);
-    first ??= part.first;
-    for (let j = 0; j < units; j++) {
-      if (part.varies[j] || part.first[j] !== first[j]) varies[j] = 1;
+  constructor(readonly units: number) {
+    this.m = emptyMoments(units);
+    this.varies = new Uint8Array(units);
+  }
+
+  add(part: SplitPart): void {
+    if (part.count === 0) return;
+    mergeInto(this.m, part.count, part.mean, part.comoment);
+    const first = (this.first ??= part.first);
+    for (let j = 0; j < this.units; j++) {
+      if (part.varies[j] || part.first[j] !== first[j]) this.varies[j] = 1;
     }
   }
 
-  const zero = new Uint8Array(units);
-  if (first) {
-    for (let j = 0; j < units; j++) zero[j] = varies[j] ? 0 : 1;
+  result(): SplitMoments {
+    const zero = new Uint8Array(this.units);
+    const out = { ...this.m, zero };
+    for (let j = 0; this.first && j < this.units; j++) {
+      if (this.varies[j]) continue;
+      zero[j] = 1;
+      clearUnit(out, j, this.first[j]);
+    }
+    return out;
   }
-  const result = { ...m, zero };
-  for (let j = 0; j < units; j++) {
-    if (zero[j]) clearUnit(result, j, first![j]);
-  }
-  return result;
 }
 
 /** The split of all samples: the merge of fit and holdout. */

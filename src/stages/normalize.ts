@@ -14,9 +14,10 @@
  *   image stays in fit.
  * - `seed` (0): seed of the split.
  * - `engine` ('auto'): Gram product engine, auto | onnx | tfjs | js
- *   (auto = onnx, else tfjs; js is a slow float64 reference). The
- *   command line's --engine overrides it. Cosmetic: engines agree to
- *   float32 rounding, so a change does not rerun the stage.
+ *   (auto = onnx, else tfjs; js is a slow float64 reference). A
+ *   --engine other than auto on the command line overrides it.
+ *   Cosmetic: engines agree to float32 rounding (~2e-7 on
+ *   correlations), so a change does not rerun the stage.
  * - `chunk` ('auto'): rows centered together per Gram product; auto
  *   takes the engine's accurate block (onnx 2048, tfjs 256). Cosmetic.
  *
@@ -37,7 +38,7 @@ import { ConvergentError, inputError, usageError } from '../core/errors.js';
 import { ENGINES, type EngineChoice } from '../engine/gram.js';
 import type { BackendChoice } from '../engine/tfjs.js';
 import { holdoutCount, splitImages } from '../kernels/normalize-split.js';
-import { combineParts, combineSplits, deadAndConstant, stdOf,
+import { combineSplits, deadAndConstant, PartMerger, stdOf,
   type SplitMoments } from '../kernels/normalize-combine.js';
 import type { ChunkFile, NormalizeTask, NormalizeTaskResult, SideSource }
   from '../kernels/normalize-moments.js';
@@ -104,34 +105,52 @@ async function run(ctx: StageContext) {
   }
 
   ctx.signal.throwIfAborted();
-  const total = images * positions;
-  let done = 0;
-  ctx.progress(0, total);
-  const results = await Promise.all(tasks.map(async (task) => {
-    const result = await ctx.pool.run<NormalizeTaskResult>(
-      kernel, 'normalizeMoments', task);
-    done += task.holdout.length * positions;
-    ctx.progress(done, total);
-    return result;
-  }));
-
-  const fit = combineParts(results.map((r) => r.fit), n);
-  const hold = combineParts(results.map((r) => r.holdout), n);
+  const { fit, hold, first } = await runTasks(ctx, tasks, n,
+    images * positions);
   const all = combineSplits(fit, hold);
   write(ctx.out, { all, fit, holdout: hold });
 
-  const used = results[0].engine;
-  ctx.record('engine', used);
-  ctx.record('chunk', results[0].chunk);
+  ctx.record('engine', first.engine);
+  ctx.record('chunk', first.chunk);
   ctx.record('tasks', tasks.length);
   const summary: NormalizeSummary = {
     unitsA: a.units, unitsB: b.units,
     count: { all: all.count, fit: fit.count, holdout: hold.count },
     images: { fit: images - held, holdout: held },
-    engine: used.name,
+    engine: first.engine.name,
     ...deadAndConstant(all, a.units),
   };
   return { summary: { ...summary } };
+}
+
+/**
+ * Run the tasks on the pool and merge their moments in task order as
+ * they arrive, holding only the results that came early (not all of
+ * them: each carries two [n, n] float64 matrices).
+ */
+async function runTasks(ctx: StageContext, tasks: NormalizeTask[],
+  n: number, total: number) {
+  const fit = new PartMerger(n);
+  const hold = new PartMerger(n);
+  const early = new Map<number, NormalizeTaskResult>();
+  let next = 0;
+  let done = 0;
+  let first: NormalizeTaskResult | undefined;
+  ctx.progress(0, total);
+
+  await Promise.all(tasks.map(async (task, t) => {
+    early.set(t, await ctx.pool.run<NormalizeTaskResult>(
+      kernel, 'normalizeMoments', task));
+    for (let r = early.get(next); r; r = early.get(next)) {
+      first ??= r;
+      fit.add(r.fit);
+      hold.add(r.holdout);
+      early.delete(next++);
+    }
+    done += task.holdout.length * task.positions;
+    ctx.progress(done, total);
+  }));
+  return { fit: fit.result(), hold: hold.result(), first: first! };
 }
 
 function write(out: string, splits: Record<string, SplitMoments>): void {
@@ -154,9 +173,10 @@ function checkParams(ctx: StageContext) {
     throw usageError(`${where} seed must be an integer, ` +
       `got ${JSON.stringify(seed)}`);
   }
-  // The command line's engine wins over the pipeline's: it is the later,
-  // more specific request.
-  const engine = (ctx.engine ?? ctx.params.engine) as EngineChoice;
+  // An engine named on the command line wins over the pipeline's: it is
+  // the later, more specific request. Its `auto` leaves the pipeline's.
+  const cli = ctx.engine && ctx.engine !== 'auto' ? ctx.engine : undefined;
+  const engine = (cli ?? ctx.params.engine) as EngineChoice;
   if (!(engine === 'auto' || ENGINES.includes(engine))) {
     throw usageError(`${where} engine must be auto, ${ENGINES.join(', ')}; ` +
       `got ${JSON.stringify(engine)}`);

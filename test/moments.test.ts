@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { availableEngines, jsGramEngine } from '../src/engine/gram.js';
-import { centerChunk, centerInto, correlation, emptyMoments, mergeInto, mergeMoments,
-  momentsOf, type Moments } from '../src/kernels/moments.js';
+import { centerChunk, centerInto, correlation, emptyMoments, mergeInto,
+  mergeMoments, momentsOf, type Moments } from '../src/kernels/moments.js';
 import { fixtureJson, fixtureNpy } from './helpers.js';
 
 /** Naive two-pass float64 moments of a row-major [rows, cols] array. */

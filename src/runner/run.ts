@@ -4,6 +4,7 @@
  * folder and published into the cache, so a failure or a kill loses only
  * the instances in flight. One failed instance does not stop its siblings.
  */
+import { setMaxListeners } from 'node:events';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -74,6 +75,8 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   }
 
   const abort = new AbortController();
+  // Every pool task listens on the signal; hundreds may be queued at once.
+  setMaxListeners(0, abort.signal);
   const onAbort = () => abort.abort();
   options.signal?.addEventListener('abort', onAbort);
   const jobs = options.jobs ?? defaultThreads();

@@ -15,8 +15,7 @@
  * - `extract`: extract@<network> for every network;
  * - `normalize`: normalize@<a>-<b>/<layer> when match or sparse-map is
  *   listed (for its warnings, timings and dead units);
- * - `train`: train@<network> for networks declared with `train:`;
- * - the pipeline file itself (role `pipeline`), whose text the page shows.
+ * - `train`: train@<network> for networks declared with `train:`.
  *
  * Parameters:
  * - `formats` (list of md | csv | tex | json, default all four): the
@@ -37,13 +36,12 @@
  *
  * Summary: { tables: [file...], figures: [file...], notes: [...] }.
  */
-import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { PipelineError } from '../core/errors.js';
 import { buildReport } from '../report/build.js';
 import { collectArtifacts, reportInputRefs } from '../report/collect.js';
 import { type Format, formats } from '../report/table.js';
-import type { InputRef, StageContext, StageDef } from './types.js';
+import type { StageContext, StageDef } from './types.js';
 
 function checkFormats(ctx: StageContext): Format[] {
   const given = ctx.params.formats ?? formats;
@@ -66,13 +64,13 @@ export const reportStage: StageDef = {
   defaults: { formats: [...formats] },
 
   inputs(_coords, _params, pipeline) {
-    const refs: InputRef[] = reportInputRefs(pipeline);
-    // The page shows the pipeline text: an edit reruns the report.
-    if (existsSync(pipeline.file)) {
-      refs.push({ role: 'pipeline', file: pipeline.file });
-    }
-    return refs;
+    return reportInputRefs(pipeline);
   },
+
+  // The page shows the pipeline as resolved: a change of meaning reruns
+  // the report, a new comment or reordered keys do not.
+  context: (_coords, p) => ({ name: p.name, networks: p.networks,
+    data: p.data, layers: p.layers, pairs: p.pairs, stages: p.stages }),
 
   async run(ctx) {
     const tableFormats = checkFormats(ctx);

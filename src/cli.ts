@@ -47,7 +47,7 @@ selection(common(program.command('run <pipeline>')))
   .description('run what is not cached')
   .option('-j, --jobs <n>', 'worker threads (default: the cores; 0: none)', intArg)
   .addOption(new Option('--engine <name>', 'Gram engine')
-    .choices(['auto', 'onnx', 'tfjs']))
+    .choices(['auto', 'onnx', 'tfjs', 'js']))
   .addOption(new Option('--backend <name>', 'tfjs backend')
     .choices(['auto', 'tensorflow', 'wasm', 'cpu']))
   .action((file, o) => commands.run(file, o));

@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expand } from '../src/pipeline/expand.js';
 import { loadPipeline } from '../src/pipeline/resolve.js';
 import { builtinRegistry } from '../src/stages/index.js';
 import type { Registry } from '../src/stages/registry.js';
-import { removeDir, tempDir } from './helpers.js';
+import { removeDir, repoRoot, tempDir } from './helpers.js';
 import { testRegistry } from './runner-helpers.js';
 
 const good = `version: 1
@@ -178,4 +178,32 @@ test('a user-named stage of an existing kind reads what needs names', async () =
   const hac = g.instances.get('hac-fine@net1-net2/conv1')!;
   assert.deepEqual(hac.inputs[0].from, ['sparse-fine@net1-net2/conv1/decay=0.0001']);
   removeDir(dir);
+});
+
+test('the shipped pipelines validate and expand', async () => {
+  const reg = await builtinRegistry();
+  const dir = tempDir();
+  for (const net of ['net1', 'net2']) {
+    mkdirSync(join(dir, 'data', 'alexnet', net), { recursive: true });
+    for (const layer of ['conv1', 'conv2', 'conv3', 'conv4', 'conv5']) {
+      writeFileSync(join(dir, 'data', 'alexnet', net, `${layer}.npy`), '');
+    }
+  }
+  // The study's setting, with stand-in files under another root.
+  const paper = loadPipeline(join(repoRoot, 'pipelines', 'paper-alexnet.yaml'),
+    reg, { sets: [`root=${dir}`] }).pipeline;
+  const g = expand(paper, reg);
+  assert.ok(g.instances.has('sparse-map@net1-net2/conv1/decay=0.0025118864315095794'));
+  assert.ok(g.instances.has('hac@net1-net2/conv5'));
+  assert.equal(paper.networks.net1.layout, 'nchw');
+  removeDir(dir);
+
+  const mnist = loadPipeline(join(repoRoot, 'pipelines', 'mnist.yaml'), reg).pipeline;
+  const m = expand(mnist, reg);
+  assert.equal(mnist.pairs.length, 6);
+  assert.equal([...m.instances.values()].filter((i) => i.kind === 'sparse-map')
+    .length, 6 * 5 * 7);
+  const train = loadPipeline(join(repoRoot, 'pipelines', 'train-mnist.yaml'), reg);
+  assert.deepEqual(expand(train.pipeline, reg).order,
+    ['train@net1', 'train@net2', 'train@net3', 'train@net4']);
 });

@@ -36,7 +36,11 @@ export function parseSource(file: string, text: string): PipelineSource {
   const first = doc.errors[0];
   if (first) {
     const pos = lines.linePos(first.pos[0]);
-    const what = first.message.split('\n')[0];
+    let what = first.message.split('\n')[0];
+    if (/flow-(map|seq)/.test(what)) {
+      what += '; inside { } or [ ], quote a value holding braces, ' +
+        'brackets or commas, e.g. "exported/{layer}.npy"';
+    }
     throw new PipelineError({ file, line: pos.line, column: pos.col },
       `not valid YAML: ${what}`);
   }

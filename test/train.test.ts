@@ -67,6 +67,31 @@ describe('training the MNIST convnet', () => {
   });
 });
 
+describe('backend selection', () => {
+  it('auto picks wasm here and reports its version and threads', async () => {
+    const info = await initTfjs('wasm');
+    assert.deepEqual(info, { backend: 'wasm',
+      version: `tfjs-backend-wasm ${tf.version_core}`, threads: 1 });
+    assert.equal(tf.getBackend(), 'wasm');
+  });
+
+  it('a forced backend that cannot load is a clear error', async (t) => {
+    const installed = await import('@tensorflow/tfjs-node' as string)
+      .then(() => true, () => false);
+    if (installed) return t.skip('tfjs-node is installed on this machine');
+    await assert.rejects(initTfjs('tensorflow'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'E_USAGE');
+      assert.match(err.message, /backend 'tensorflow' is not available here/);
+      assert.match(err.message, /Install @tensorflow\/tfjs-node, or use --backend wasm/);
+      return true;
+    });
+    // The failure leaves the thread on a working backend.
+    assert.equal((await initTfjs('auto')).backend, 'wasm');
+    await assert.rejects(initTfjs('gpu' as never),
+      /unknown backend 'gpu': expected auto, tensorflow, wasm, cpu/);
+  });
+});
+
 describe('wasm convolution gradients', () => {
   /** Gradients of sum(conv(x, w)^2) wrt x and w on one backend. */
   async function grads(backend: 'cpu' | 'wasm', kernel: number[],

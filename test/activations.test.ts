@@ -178,6 +178,9 @@ describe('imported activations', () => {
       /one .npy for 2 layers/);
     assert.throws(() => describeImported(join(dir, '{layer}.npy'), 'zz', ['zz']),
       /zz.npy: activations of layer zz not found/);
+    writeFileSync(join(dir, 'empty.npy'), encodeNpy(new Float32Array(0), [0, 4]));
+    assert.throws(() => describeImported(join(dir, 'empty.npy'), 'e', ['e']),
+      /empty.npy: activations of layer e hold no rows \(\[0,4\]\)/);
   });
 
   it('describes nchw dims as height, width and units', () => {

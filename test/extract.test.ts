@@ -239,6 +239,9 @@ describe('extract from a TF.js layers model', () => {
     await assert.rejects(runStage(extractStage, { coords: { network: 'hand' },
       pipeline: { ...pipeline(['c1']), data: { source: 'none', split: 'test',
         images: 0 } } }), /needs images/);
+    await assert.rejects(runStage(extractStage, { coords: { network: 'hand' },
+      pipeline: { ...pipeline(['c1']), data: { source: 'mnist', split: 'test',
+        images: 0 } } }), /data.images must be a positive integer, got 0/);
   });
 });
 

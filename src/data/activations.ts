@@ -104,6 +104,10 @@ export function describeImported(pattern: string, layer: string,
     throw inputError(where, `activations of layer ${layer} are ${dtype}`,
       'Expected float16, float32 or float64: save arr.astype(numpy.float32).');
   }
+  if (shape[0] === 0) {
+    throw inputError(where, `activations of layer ${layer} hold no rows ` +
+      `([${shape}])`, 'Export the activations of at least one image.');
+  }
   if (shape.length === 2) {
     return { layer, file, entry, dtype, shape, layout, images: shape[0],
       height: 1, width: 1, units: shape[1] };

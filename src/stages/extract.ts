@@ -155,6 +155,10 @@ async function fromModel(ctx: StageContext, spec: NetworkSpec,
     throw usageError(`${ctx.id}: network ${spec.name} is a model and needs ` +
       "images: add data: { source: mnist, split: test, images: 10000 }");
   }
+  if (!Number.isInteger(data.images) || data.images < 1) {
+    throw usageError(`${ctx.id}: data.images must be a positive integer, ` +
+      `got ${JSON.stringify(data.images)}`);
+  }
   const common = { layers, split: data.split, batch, positions, seed,
     out: ctx.out };
   const parts = blocks(data.images, batch, ctx.pool.threads);

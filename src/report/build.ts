@@ -11,6 +11,7 @@ import { type Figure, writeFigures } from './figures.js';
 import { reportHtml } from './html.js';
 import { type Format, formats as allFormats, renderFormat } from './table.js';
 import { buildTables } from './tables.js';
+import { tableFolder } from './table.js';
 
 export interface BuildOptions {
   /** Table formats to write (default all four). */
@@ -37,15 +38,17 @@ export interface BuiltReport {
 export async function buildReport(arts: ReportArtifacts, out: string,
   options: BuildOptions = {}): Promise<BuiltReport> {
   const formats = options.formats ?? allFormats;
-  rmSync(join(out, 'tables'), { recursive: true, force: true });
-  rmSync(join(out, 'figures'), { recursive: true, force: true });
+  for (const dir of ['tables', 'timings', 'figures']) {
+    rmSync(join(out, dir), { recursive: true, force: true });
+  }
   mkdirSync(join(out, 'tables'), { recursive: true });
+  mkdirSync(join(out, 'timings'), { recursive: true });
 
   const tables = buildTables(arts);
   const files: string[] = [];
   for (const table of tables) {
     for (const format of formats) {
-      const file = `tables/${table.name}.${format}`;
+      const file = `${tableFolder(table.name)}/${table.name}.${format}`;
       writeFileSync(join(out, file), renderFormat(table, format));
       files.push(file);
     }

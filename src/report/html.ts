@@ -11,7 +11,7 @@ import type { ReportArtifacts } from './collect.js';
 import type { Figure, Figures } from './figures.js';
 import { escapeHtml as esc, pairLabel } from './format.js';
 import { style } from './html-style.js';
-import { type Format, type Table, toHtml } from './table.js';
+import { type Format, type Table, tableFolder, toHtml } from './table.js';
 import { allFound } from './tables-run.js';
 
 export interface HtmlInput {
@@ -60,7 +60,8 @@ function section(id: string, title: string, body: string[]): string {
 function tableBlock(table: Table | undefined, formats: Format[]): string {
   if (!table) return '';
   const links = formats.map((f) =>
-    `<a href="tables/${href(`${table.name}.${f}`)}">${f}</a>`).join(' ');
+    `<a href="${tableFolder(table.name)}/${href(`${table.name}.${f}`)}">${f}</a>`)
+    .join(' ');
   return `<div class="table">${toHtml(table)}` +
     `<p class="files">Files: ${links}</p></div>`;
 }

@@ -185,3 +185,12 @@ export function toHtml(table: Table): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Results go to tables/; the tables of how the run went (seconds per
+ * stage) go to timings/, so that two runs of the same pipeline leave
+ * byte-identical tables/ however they were interrupted.
+ */
+export function tableFolder(name: string): 'tables' | 'timings' {
+  return name === 'stages' || name === 'stage-summary' ? 'timings' : 'tables';
+}

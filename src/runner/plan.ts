@@ -3,7 +3,8 @@
  * instance, is it cached, and if not, why must it run. A key is a hash of
  * named parts; when an instance reruns, the part that changed is named.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, hashFile, sha256 } from '../core/hash.js';
 import type { Graph, Instance } from '../pipeline/expand.js';
@@ -40,14 +41,35 @@ export interface Decision {
 
 const codeHashes = new Map<string, string>();
 
-/** Hash of the module that defines a stage: editing it reruns the stage. */
+/**
+ * Hash of the code that runs a stage: the module defining it and every
+ * module of ours it imports, transitively (relative imports; packages are
+ * pinned by the lockfile). Editing a kernel reruns the stages using it.
+ */
 export function codeHash(url: string): string {
   let h = codeHashes.get(url);
   if (!h) {
-    h = sha256(readFileSync(url.startsWith('file:') ? fileURLToPath(url) : url));
+    const files = [...localModules(url.startsWith('file:')
+      ? fileURLToPath(url) : url)].sort();
+    h = sha256(files.map((f) => sha256(readFileSync(f))).join(''));
     codeHashes.set(url, h);
   }
   return h;
+}
+
+const importRe = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+
+function localModules(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [entry];
+  while (stack.length) {
+    const file = stack.pop()!;
+    if (seen.has(file) || !existsSync(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(importRe)) stack.push(resolve(dirname(file), m[1]));
+  }
+  return seen;
 }
 
 /** Content hashes of external files, computed once per process. */

@@ -256,3 +256,22 @@ test('an upstream stage the file does not list runs with its defaults',
     mkdirSync(join(dir, 'x'));
     removeDir(dir);
   });
+
+test('1. editing a module a stage imports reruns that stage', async () => {
+  const { dir, file } = project();
+  // The combine stage, as if defined in code.js that imports kernel.js.
+  const code = join(dir, 'code.js');
+  writeFileSync(code, "import { k } from './kernel.js';\n");
+  writeFileSync(join(dir, 'kernel.js'), 'export const k = 1;\n');
+  const reg = () => registry(stages.map((s) => s.def.kind === 'combine'
+    ? { ...s, url: code } : s));
+  await runIn(file, { reg: reg() });
+  writeFileSync(join(dir, 'kernel.js'), 'export const k = 2;\n');
+  const r = await runIn(file, { reg: reg() });
+  assert.deepEqual(sorted(r.ran), ['combine@n1-n22', 'combine@n1-n333',
+    'combine@n22-n333']);
+  const { pipeline } = loadPipeline(file, testRegistry);
+  const root = readRoot(new Cache(pipeline.cache), 'demo')!;
+  assert.ok(root.instances.total);
+  removeDir(dir);
+});

@@ -57,6 +57,11 @@ export function codeHash(url: string): string {
   return h;
 }
 
+/** Forget the hashes: each run reads the code as it is now. */
+export function forgetCodeHashes(): void {
+  codeHashes.clear();
+}
+
 const importRe = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
 
 function localModules(entry: string): Set<string> {

@@ -15,7 +15,7 @@ import type { Registry } from '../stages/registry.js';
 import type { Artifact, ResolvedPipeline, StageContext } from '../stages/types.js';
 import { Cache } from './cache.js';
 import { tryLock, unlock } from './lock.js';
-import { decideAll, fileParts, FileHashes, keyOf, keyParts, whyRun,
+import { decideAll, fileParts, FileHashes, forgetCodeHashes, keyOf, keyParts, whyRun,
   type Decision, type KeyParts } from './plan.js';
 import { createPool, defaultThreads, inlinePool, type ClosablePool } from './pool.js';
 import { createProgress, type Progress } from './progress.js';
@@ -53,6 +53,7 @@ interface Done {
 export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   options: RunOptions = {}): Promise<RunOutcome> {
   const t0 = Date.now();
+  forgetCodeHashes();
   const log = options.log ?? createLogger();
   const progress = options.progress ?? createProgress();
   const cache = new Cache(p.cache).open();

@@ -146,7 +146,8 @@ describe('trainStage', () => {
       assert.ok(existsSync(join(out, 'model.json')));
       assert.deepEqual(result.publish, [
         { from: 'model.json', to: 'models/mnist/net7/model.json' },
-        { from: 'weights.bin', to: 'models/mnist/net7/weights.bin' }]);
+        { from: 'weights.bin', to: 'models/mnist/net7/weights.bin' },
+        { from: 'summary.json', to: 'models/mnist/net7/training.json' }]);
       const p = testPipeline({ networks: {
         a: { name: 'a', train: { seed: 1 } }, b: { name: 'b', model: 'x' } } });
       assert.deepEqual(trainStage.networks!(p), ['a']);

@@ -97,8 +97,11 @@ export const trainStage: StageDef = {
     }
     const dest = typeof p.save === 'string' ? p.save.replaceAll('{network}', name)
       : '';
+    // The record goes beside the model, so that a report comparing the
+    // published model (not this instance) still shows its accuracy.
     const publish = dest === '' ? []
-      : r.files.map((f) => ({ from: f, to: `${dest}/${f}` }));
+      : [...r.files, 'summary.json'].map((f) => ({ from: f,
+        to: `${dest}/${f === 'summary.json' ? 'training.json' : f}` }));
     return {
       summary: {
         network: name, seed: r.seed, backend: r.backend,

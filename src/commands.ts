@@ -2,9 +2,8 @@
  * What each CLI command does, kept apart from argument parsing so that
  * tests can call them. Results go to stdout; diagnostics to stderr.
  */
-import { rmSync } from 'node:fs';
-import { relative } from 'node:path';
-import { ConvergentError } from './core/errors.js';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createLogger, type Logger } from './core/log.js';
 import { expand, type Graph } from './pipeline/expand.js';
 import { loadPipeline, type LoadedPipeline } from './pipeline/resolve.js';
@@ -15,9 +14,7 @@ import { liveKeys, readRoot } from './runner/roots.js';
 import { runPipeline } from './runner/run.js';
 import { select, type Selection } from './runner/select.js';
 import { builtinRegistry } from './stages/index.js';
-import { readdirSync, statSync } from 'node:fs';
 import { listFiles } from './runner/cache.js';
-import { join } from 'node:path';
 
 let log: Logger = createLogger();
 export function setLogger(l: Logger) { log = l; }
@@ -71,7 +68,8 @@ export async function plan(file: string,
   }
   const toRun = decisions.filter((d) => d.status === 'run');
   for (const d of o.all ? decisions : toRun) {
-    out(`${d.status === 'run' ? 'run   ' : 'cached'}  ${d.id}  ${d.status === 'run' ? d.reason : ''}`.trimEnd());
+    const why = d.status === 'run' ? d.reason : '';
+    out(`${d.status === 'run' ? 'run   ' : 'cached'}  ${d.id}  ${why}`.trimEnd());
   }
   out(`${toRun.length} to run, ${decisions.length - toRun.length} cached`);
 }
@@ -240,4 +238,3 @@ export async function report(file: string, o: Common) {
   out(`report: ${relative(process.cwd(), path)}`);
 }
 
-export { ConvergentError };

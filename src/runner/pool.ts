@@ -23,7 +23,10 @@ export function defaultThreads(): number {
 
 export function createPool(options: PoolOptions = {}): ClosablePool {
   const threads = options.threads ?? defaultThreads();
-  const piscina = new Piscina({
+  // Started on the first task: a run whose instances are all cached
+  // should not pay for starting (and stopping) worker threads.
+  let piscina: Piscina | undefined;
+  const start = () => new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
@@ -37,6 +40,7 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
     threads,
     run<T>(module: string, fn: string, args: unknown,
       transfer?: ArrayBufferLike[]): Promise<T> {
+      piscina ??= start();
       const task: Task = { module, fn, args };
       return piscina.run(task, {
         transferList: transfer as ArrayBuffer[] | undefined,
@@ -44,7 +48,7 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
       }) as Promise<T>;
     },
     async close() {
-      await piscina.destroy();
+      await piscina?.destroy();
     },
   };
 }

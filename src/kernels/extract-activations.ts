@@ -4,25 +4,17 @@
  * the same format and sample order as activations taken from a model.
  * .npy files are read row range by row range, so memory stays bounded.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { inputError } from '../core/errors.js';
-import { encodeNpy, readNpyRows, type NdArray, type TypedArray }
-  from '../core/npy.js';
+import { readNpyRows, type NdArray, type TypedArray } from '../core/npy.js';
 import { npzArrays, type ImportedLayer } from '../data/activations.js';
-import { chunkName, firstNonFinite, nchwToNhwc, positionsPerImage,
-  samplesOfMaps, type Positions } from '../data/positions.js';
-import type { LayerBlock } from './extract-model.js';
+import { firstNonFinite, nchwToNhwc, positionsPerImage, samplesOfMaps }
+  from '../data/positions.js';
+import { writeChunk, type ChunkBlock, type LayerBlock }
+  from './extract-block.js';
 
-export interface ImportBlock {
+/** A block of images [start, end) of one imported layer's array. */
+export interface ImportBlock extends ChunkBlock {
   source: ImportedLayer;
-  start: number;
-  end: number;
-  batch: number;
-  firstChunk: number;
-  positions: Positions;
-  seed: number;
-  out: string;
 }
 
 function toFloat32(data: TypedArray): Float32Array {
@@ -61,11 +53,8 @@ export async function extractImportBlock(block: ImportBlock): Promise<LayerBlock
     const rows = samplesOfMaps(data, [n, src.height, src.width, src.units], s,
       block.positions, block.seed);
 
-    const name = chunkName(src.layer, chunk);
-    mkdirSync(dirname(join(block.out, name)), { recursive: true });
-    writeFileSync(join(block.out, name), encodeNpy(rows, [n * p, src.units]));
-    result.samples += n * p;
-    result.chunks.push(name);
+    writeChunk(block.out, src.layer, chunk, rows, [n * p, src.units],
+      result);
   }
   return result;
 }

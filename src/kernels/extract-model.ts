@@ -4,50 +4,19 @@
  * layers as [samples, units] float32 chunks, one chunk per layer and batch.
  * Each worker loads a model once and keeps it for the following blocks.
  */
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { encodeNpy } from '../core/npy.js';
+import { statSync } from 'node:fs';
 import { inputError } from '../core/errors.js';
-import { loadMnist, type MnistSplit } from '../data/mnist.js';
-import { chunkName, firstNonFinite, samplesOfMaps, positionsPerImage,
-  type Positions } from '../data/positions.js';
+import { loadMnist } from '../data/mnist.js';
+import { firstNonFinite, samplesOfMaps, positionsPerImage }
+  from '../data/positions.js';
 import { initTfjs, tf, type BackendChoice } from '../engine/tfjs.js';
 import { openTfjsModel, type LayerProbe } from '../models/probe.js';
+import { writeChunk, type BlockResult, type ImageBlock, type LayerBlock }
+  from './extract-block.js';
 
-export interface ModelBlock {
-  /** model.json, absolute. */
-  model: string;
-  layers: string[];
-  split: MnistSplit;
-  /** Images [start, end) of the split, run in batches of `batch`. */
-  start: number;
-  end: number;
-  batch: number;
-  /** Index of the block's first batch in the whole run (chunk numbering). */
-  firstChunk: number;
-  positions: Positions;
-  seed: number;
+/** A block of images through a TF.js model (`model` is its model.json). */
+export interface ModelBlock extends ImageBlock {
   backend: BackendChoice;
-  /** The artifact folder to write `<layer>/chunk-NNNNN.npy` into. */
-  out: string;
-}
-
-export interface LayerBlock {
-  units: number;
-  height: number;
-  width: number;
-  positions: number;
-  samples: number;
-  chunks: string[];
-}
-
-export interface BlockResult {
-  /** What ran: a tfjs backend, or onnxruntime for ONNX models. */
-  backend: { backend: string; version: string; threads: number };
-  layers: Record<string, LayerBlock>;
-  /** Model layers read in place of the named ones (a following ReLU). */
-  substitutions: Record<string, string>;
-  warnings: string[];
 }
 
 /** Per worker: the probe of each model file, keyed by path and mtime. */
@@ -98,14 +67,9 @@ export async function extractModelBlock(block: ModelBlock): Promise<BlockResult>
       const rows = samplesOfMaps(data, maps, s, block.positions, block.seed);
       const [, h, w, c] = maps;
       const p = positionsPerImage(h, w, block.positions);
-      const name = chunkName(layer, chunk);
-      mkdirSync(dirname(join(block.out, name)), { recursive: true });
-      writeFileSync(join(block.out, name), encodeNpy(rows, [n * p, c]));
-
-      const entry = layers[layer] ??= { units: c, height: h, width: w,
+      const tally = layers[layer] ??= { units: c, height: h, width: w,
         positions: p, samples: 0, chunks: [] };
-      entry.samples += n * p;
-      entry.chunks.push(name);
+      writeChunk(block.out, layer, chunk, rows, [n * p, c], tally);
     }
     tf.dispose(outputs);
   }

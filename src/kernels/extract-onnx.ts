@@ -4,29 +4,19 @@
  * [samples, units] float32 chunks, in the same order as for TF.js models.
  * Each worker opens a session once per model file and keeps it.
  */
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { encodeNpy } from '../core/npy.js';
+import { statSync } from 'node:fs';
 import { inputError } from '../core/errors.js';
-import { loadMnist, type MnistSplit } from '../data/mnist.js';
-import { chunkName, firstNonFinite, nchwToNhwc, positionsPerImage,
-  samplesOfMaps, type Positions } from '../data/positions.js';
+import { loadMnist } from '../data/mnist.js';
+import { firstNonFinite, nchwToNhwc, positionsPerImage, samplesOfMaps }
+  from '../data/positions.js';
 import { openOnnx, runOnnx, type OnnxInput, type OnnxProbe }
   from '../engine/onnx-model.js';
-import type { BlockResult, LayerBlock } from './extract-model.js';
+import { writeChunk, type BlockResult, type ImageBlock, type LayerBlock }
+  from './extract-block.js';
 
-export interface OnnxBlock {
-  model: string;
-  layers: string[];
+/** A block of images through an ONNX model, fed as `input` says. */
+export interface OnnxBlock extends ImageBlock {
   input: OnnxInput;
-  split: MnistSplit;
-  start: number;
-  end: number;
-  batch: number;
-  firstChunk: number;
-  positions: Positions;
-  seed: number;
-  out: string;
 }
 
 const sessions = new Map<string, Promise<OnnxProbe>>();
@@ -74,14 +64,9 @@ export async function extractOnnxBlock(block: OnnxBlock): Promise<BlockResult> {
       const rows = samplesOfMaps(data, [n, h, w, c], s, block.positions,
         block.seed);
       const p = positionsPerImage(h, w, block.positions);
-      const name = chunkName(layer, chunk);
-      mkdirSync(dirname(join(block.out, name)), { recursive: true });
-      writeFileSync(join(block.out, name), encodeNpy(rows, [n * p, c]));
-
-      const entry = layers[layer] ??= { units: c, height: h, width: w,
+      const tally = layers[layer] ??= { units: c, height: h, width: w,
         positions: p, samples: 0, chunks: [] };
-      entry.samples += n * p;
-      entry.chunks.push(name);
+      writeChunk(block.out, layer, chunk, rows, [n * p, c], tally);
     });
   }
   return {

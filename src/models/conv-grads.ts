@@ -66,6 +66,23 @@ function convInfo(kernel: string, xShape: number[], filterShape: number[],
   return info;
 }
 
+/** x with its axes permuted: axis k of the result is axis perm[k] of x. */
+function transposed(x: tf.TensorInfo, perm: number[],
+  backend: tf.KernelBackend): tf.TensorInfo {
+  return kernelOf('Transpose')({ inputs: { x }, backend, attrs: { perm } });
+}
+
+/**
+ * The wasm forward convolution of x [B, H, W, Ci] with filter
+ * [Kh, Kw, Ci, Co], stride 1, NHWC, padded by
+ * pad = [[0, 0], [top, bottom], [left, right], [0, 0]].
+ */
+function stride1Conv(x: tf.TensorInfo, filter: tf.TensorInfo,
+  pad: number[][], backend: tf.KernelBackend): tf.TensorInfo {
+  return kernelOf('Conv2D')({ inputs: { x, filter }, backend,
+    attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } });
+}
+
 function filterGrad(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend } = args;
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
@@ -73,18 +90,13 @@ function filterGrad(args: KernelArgs): tf.TensorInfo {
   const info = convInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape,
     attrs);
 
-  const transpose = kernelOf('Transpose');
-  const conv = kernelOf('Conv2D');
-  const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } });
-  const dyT = transpose({ inputs: { x: dy }, backend,
-    attrs: { perm: [1, 2, 0, 3] } });
+  const xT = transposed(x, [3, 1, 2, 0], backend);
+  const dyT = transposed(dy, [1, 2, 0, 3], backend);
   const { top, bottom, left, right } = info.padInfo;
   const pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
-  const grad = conv({ inputs: { x: xT, filter: dyT }, backend,
-    attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } });
+  const grad = stride1Conv(xT, dyT, pad, backend);
 
-  const out = transpose({ inputs: { x: grad }, backend,
-    attrs: { perm: [1, 2, 0, 3] } });
+  const out = transposed(grad, [1, 2, 0, 3], backend);
   for (const t of [xT, dyT, grad]) backend.disposeData(t.dataId);
   return out;
 }
@@ -96,21 +108,16 @@ function inputGrad(args: KernelArgs): tf.TensorInfo {
   const info = convInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape,
     attrs);
 
-  const reverse = kernelOf('Reverse');
-  const transpose = kernelOf('Transpose');
-  const conv = kernelOf('Conv2D');
-  const flipped = reverse({ inputs: { x: filter }, backend,
+  const flipped = kernelOf('Reverse')({ inputs: { x: filter }, backend,
     attrs: { dims: [0, 1] } });
-  const swapped = transpose({ inputs: { x: flipped }, backend,
-    attrs: { perm: [0, 1, 3, 2] } });
+  const swapped = transposed(flipped, [0, 1, 3, 2], backend);
   const { top, bottom, left, right } = info.padInfo;
   const kh = info.filterHeight;
   const kw = info.filterWidth;
   const pad = [[0, 0], [kh - 1 - top, kh - 1 - bottom],
     [kw - 1 - left, kw - 1 - right], [0, 0]];
 
-  const out = conv({ inputs: { x: dy, filter: swapped }, backend,
-    attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } });
+  const out = stride1Conv(dy, swapped, pad, backend);
   for (const t of [flipped, swapped]) backend.disposeData(t.dataId);
   return out;
 }

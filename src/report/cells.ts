@@ -45,3 +45,28 @@ export function pairLayerCells(found: { pair: [string, string];
   const [a, b] = found.pair;
   return { a, b, layer: found.layer, pair: `${a}\u0000${b}` };
 }
+
+/** A number cell of one result: `what` names the value in its notes. */
+export type NumberCellOf = (value: unknown, what: string) => number | null;
+
+/**
+ * The row of one pair × layer result: its pair and layer cells, then
+ * `fill` writes the rest from the summary. A result with no summary gets
+ * null in every column after the leading three, and a note.
+ */
+export function pairLayerRow<S>(
+  found: { id: string; pair: [string, string]; layer: string; summary?: S },
+  columns: Column[], notes: Notes,
+  fill: (summary: S, row: Record<string, Cell>, num: NumberCellOf) => void,
+): Record<string, Cell> {
+  const row = pairLayerCells(found);
+  const s = found.summary;
+  if (!s) {
+    missingNote(found.id, notes);
+    for (const c of columns.slice(pairLayerColumns.length)) row[c.key] = null;
+    return row;
+  }
+
+  fill(s, row, (v, what) => numberCell(v, what, found.id, notes));
+  return row;
+}

@@ -12,8 +12,8 @@ import type { PairLayerFound, ReportArtifacts, SparseFound }
 import { decayLabel, decayLabelTex } from './format.js';
 import { type Cell, type Column, type Format, type Table, formats,
   renderFormat } from './table.js';
-import { Notes, missingNote, numberCell, pairLayerCells, pairLayerColumns }
-  from './cells.js';
+import { Notes, missingNote, numberCell, pairLayerCells, pairLayerColumns,
+  pairLayerRow } from './cells.js';
 import { deadUnitsTable, networksTable, stageSummaryTable, stagesTable }
   from './tables-run.js';
 
@@ -49,34 +49,26 @@ export function matchingTable(found: PairLayerFound<MatchingSummary>[],
       label: 'same as correlation', kind: 'ratio' });
   }
 
-  const rows = found.map((f) => {
-    const row = pairLayerCells(f);
-    const s = f.summary;
-    if (!s) {
-      missingNote(f.id, notes);
-      for (const c of columns.slice(3)) row[c.key] = null;
-      return row;
-    }
-    const num = (v: unknown, what: string) => numberCell(v, what, f.id, notes);
-    row.unitsA = num(s.unitsA, 'unitsA');
-    row.unitsB = num(s.unitsB, 'unitsB');
-    row.semi = num(s.semi?.mean, 'semi.mean');
-    row.bipartite = num(s.bipartite?.mean, 'bipartite.mean');
-    row.agree = typeof s.agree === 'number' && row.unitsA !== null
-      ? { k: s.agree, n: row.unitsA as number } : num(s.agree, 'agree');
-    for (const t of levels) {
-      const hit = s.below?.find((b) => b.threshold === t);
-      row[`below ${t}`] = hit ? num(hit.fraction, `below ${t}`) : null;
-      if (!hit) notes.add(`${f.id}: no fraction for threshold ${t} (its ` +
-        'stage ran with other thresholds); shown as \u2014.');
-    }
-    if (withCorr) {
-      const k = (s as any).agreeWithCorrelation;
-      row.agreeWithCorrelation = typeof k === 'number' && row.unitsA !== null
-        ? { k, n: row.unitsA as number } : null;
-    }
-    return row;
-  });
+  const rows = found.map((f) => pairLayerRow(f, columns, notes,
+    (s, row, num) => {
+      row.unitsA = num(s.unitsA, 'unitsA');
+      row.unitsB = num(s.unitsB, 'unitsB');
+      row.semi = num(s.semi?.mean, 'semi.mean');
+      row.bipartite = num(s.bipartite?.mean, 'bipartite.mean');
+      row.agree = typeof s.agree === 'number' && row.unitsA !== null
+        ? { k: s.agree, n: row.unitsA as number } : num(s.agree, 'agree');
+      for (const t of levels) {
+        const hit = s.below?.find((b) => b.threshold === t);
+        row[`below ${t}`] = hit ? num(hit.fraction, `below ${t}`) : null;
+        if (!hit) notes.add(`${f.id}: no fraction for threshold ${t} (its ` +
+          'stage ran with other thresholds); shown as \u2014.');
+      }
+      if (withCorr) {
+        const k = (s as any).agreeWithCorrelation;
+        row.agreeWithCorrelation = typeof k === 'number' && row.unitsA !== null
+          ? { k, n: row.unitsA as number } : null;
+      }
+    }));
 
   const what = measure === 'correlation' ? 'correlation' : `MI (${unit})`;
   const intro = [
@@ -163,22 +155,14 @@ export function hacTable(arts: ReportArtifacts): Table {
     { key: 'pairsAA', label: 'pairs A-A', kind: 'count' },
     { key: 'pairsBB', label: 'pairs B-B', kind: 'count' },
   ];
-  const rows = arts.hac.map((f) => {
-    const row = pairLayerCells(f);
-    const s = f.summary;
-    if (!s) {
-      missingNote(f.id, notes);
-      for (const c of columns.slice(3)) row[c.key] = null;
-      return row;
-    }
-    const num = (v: unknown, what: string) => numberCell(v, what, f.id, notes);
-    row.decay = num(s.decay, 'decay');
-    row.leaves = num(s.leaves, 'leaves');
-    row.pairsAB = num(s.pairsAB, 'pairsAB');
-    row.pairsAA = num(s.pairsAA, 'pairsAA');
-    row.pairsBB = num(s.pairsBB, 'pairsBB');
-    return row;
-  });
+  const rows = arts.hac.map((f) => pairLayerRow(f, columns, notes,
+    (s, row, num) => {
+      row.decay = num(s.decay, 'decay');
+      row.leaves = num(s.leaves, 'leaves');
+      row.pairsAB = num(s.pairsAB, 'pairsAB');
+      row.pairsAA = num(s.pairsAA, 'pairsAA');
+      row.pairsBB = num(s.pairsBB, 'pairsBB');
+    }));
   return {
     name: 'hac', title: 'Hierarchical clustering of the sparse mappings',
     columns, rows, groupBy: 'pair',

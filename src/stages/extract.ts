@@ -37,8 +37,8 @@ import { usageError } from '../core/errors.js';
 import { checkAligned, checkLayersAlign, describeImported }
   from '../data/activations.js';
 import { layerDir, type Positions } from '../data/positions.js';
-import type { BlockResult, LayerBlock, ModelBlock }
-  from '../kernels/extract-model.js';
+import type { BlockResult, LayerBlock } from '../kernels/extract-block.js';
+import type { ModelBlock } from '../kernels/extract-model.js';
 import type { ImportBlock } from '../kernels/extract-activations.js';
 import type { OnnxBlock } from '../kernels/extract-onnx.js';
 import { modelWeightFiles } from '../models/io.js';

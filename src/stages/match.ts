@@ -24,12 +24,12 @@
  * in A-aligned order (`orderOfB`), and the dead and constant units.
  */
 import { existsSync } from 'node:fs';
-import { ConvergentError, inputError, PipelineError, shapeError }
-  from '../core/errors.js';
+import { inputError, PipelineError, shapeError } from '../core/errors.js';
 import { readNpyHeader } from '../core/npy.js';
 import type { MatchTask, MatchTaskResult } from '../kernels/match-task.js';
+import { momentsInput, momentsOf } from './inputs.js';
 import type { NormalizeSummary } from './summaries.js';
-import type { Artifact, StageContext, StageDef } from './types.js';
+import type { StageContext, StageDef } from './types.js';
 
 const taskModule = new URL('../kernels/match-task.js', import.meta.url).href;
 
@@ -41,16 +41,11 @@ export const matchStage: StageDef = {
   axes: ['pair', 'layer'],
   defaults: { thresholds: [0.3, 0.5, 0.7] },
 
-  inputs(coords) {
-    return [{
-      role: 'moments', stage: 'normalize',
-      coords: { pair: coords.pair, layer: coords.layer },
-    }];
-  },
+  inputs: momentsInput,
 
   async run(ctx) {
     const thresholds = checkThresholds(ctx);
-    const moments = momentsOf(ctx);
+    const moments = momentsOf(ctx, ['all']);
     const summary = moments.summary as NormalizeSummary;
     const { unitsA, unitsB } = summary;
     const comoment = moments.file('all.comoment.npy');
@@ -94,24 +89,6 @@ function checkThresholds(ctx: StageContext): number[] {
       `${JSON.stringify(value)}`);
   }
   return value as number[];
-}
-
-function momentsOf(ctx: StageContext): Artifact {
-  const moments = ctx.inputs.moments;
-  if (!moments || Array.isArray(moments)) {
-    throw new ConvergentError('E_STAGE', `${ctx.id}: expected one ` +
-      `normalize@ artifact as input 'moments', got ` +
-      `${Array.isArray(moments) ? `${moments.length}` : 'none'}`);
-  }
-  const s = moments.summary;
-  const counts = [s.unitsA, s.unitsB, s.count?.all];
-  if (!counts.every((c) => Number.isInteger(c) && c >= 0) ||
-    !s.dead || !s.constant) {
-    throw inputError(moments.file('summary.json'),
-      'not a normalize@ summary (unitsA, unitsB, count.all, dead and ' +
-      'constant are required)', 'Rerun normalize@ for this pair and layer.');
-  }
-  return moments;
 }
 
 function checkShape(file: string, expected: number[]) {

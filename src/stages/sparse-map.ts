@@ -52,10 +52,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConvergentError, inputError, PipelineError } from '../core/errors.js';
+import { inputError, PipelineError } from '../core/errors.js';
 import { readNpyHeader, writeNpy } from '../core/npy.js';
 import type { SparseMapResult, SparseMapTaskArgs }
   from '../kernels/lasso-task.js';
+import { momentsInput, momentsOf } from './inputs.js';
 import type { NormalizeSummary, SparseMapSummary } from './summaries.js';
 import type { Artifact, StageContext, StageDef } from './types.js';
 
@@ -87,16 +88,11 @@ export const sparseMapStage: StageDef = {
     threshold: 1e-3,
   },
 
-  inputs(coords) {
-    return [{
-      role: 'moments', stage: 'normalize',
-      coords: { pair: coords.pair, layer: coords.layer },
-    }];
-  },
+  inputs: momentsInput,
 
   async run(ctx) {
     const params = checkParams(ctx);
-    const moments = momentsOf(ctx);
+    const moments = momentsOf(ctx, ['fit', 'holdout']);
     const summary = moments.summary as NormalizeSummary;
     const { unitsA, unitsB } = summary;
     const n = unitsA + unitsB;
@@ -218,25 +214,6 @@ function checkParams(ctx: StageContext): SparseParams {
     decay: p.decay, direction: p.direction, tolerance: p.tolerance,
     maxIterations: p.maxIterations, threshold: p.threshold,
   };
-}
-
-function momentsOf(ctx: StageContext): Artifact {
-  const moments = ctx.inputs.moments;
-  if (!moments || Array.isArray(moments)) {
-    throw new ConvergentError('E_STAGE', `${ctx.id}: expected one ` +
-      `normalize@ artifact as input 'moments', got ` +
-      `${Array.isArray(moments) ? `${moments.length}` : 'none'}`);
-  }
-  const s = moments.summary;
-  const counts = [s.unitsA, s.unitsB, s.count?.fit, s.count?.holdout];
-  if (!counts.every((c) => Number.isInteger(c) && c >= 0) ||
-    !s.dead || !s.constant) {
-    throw inputError(moments.file('summary.json'),
-      'not a normalize@ summary (unitsA, unitsB, count.fit, ' +
-      'count.holdout, dead and constant are required)',
-      'Rerun normalize@ for this pair and layer.');
-  }
-  return moments;
 }
 
 /** A mapping needs samples to fit on and samples to score on. */

@@ -4,40 +4,7 @@ import { correlationsFromComoment, zeroVarianceUnits }
   from '../src/kernels/correlation.js';
 import type { NdArray } from '../src/core/npy.js';
 import { fixtureJson, fixtureNpy } from './helpers.js';
-
-/**
- * Moments of [A | B] the plain way, two passes in float64: the means,
- * then Σ (x − mean)(x − mean)ᵀ. A stand-in for normalize@'s streaming
- * pass, independent of it.
- */
-function twoPassMoments(a: NdArray, b: NdArray) {
-  const rows = a.shape[0];
-  const nA = a.shape[1];
-  const nB = b.shape[1];
-  const n = nA + nB;
-  const x = new Float64Array(rows * n);
-  for (let s = 0; s < rows; s++) {
-    for (let i = 0; i < nA; i++) x[s * n + i] = a.data[s * nA + i];
-    for (let j = 0; j < nB; j++) x[s * n + nA + j] = b.data[s * nB + j];
-  }
-  const mean = new Float64Array(n);
-  for (let s = 0; s < rows; s++) {
-    for (let i = 0; i < n; i++) mean[i] += x[s * n + i];
-  }
-  for (let i = 0; i < n; i++) mean[i] /= rows;
-  const comoment = new Float64Array(n * n);
-  const d = new Float64Array(n);
-  for (let s = 0; s < rows; s++) {
-    for (let i = 0; i < n; i++) d[i] = x[s * n + i] - mean[i];
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) comoment[i * n + j] += d[i] * d[j];
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) comoment[i * n + j] = comoment[j * n + i];
-  }
-  return { comoment, mean, count: rows, unitsA: nA, unitsB: nB };
-}
+import { jointMoments } from './moments-reference.js';
 
 /** A [samples, units] float32 array from one list of values per unit. */
 function columns(...units: number[][]): NdArray {
@@ -55,7 +22,7 @@ test('a small case by hand: r = 1, −1, a partial value, and a dead unit',
   () => {
     // A: x and a dead unit; B: 2x, reversed x, and x².
     const x = [1, 2, 3, 4];
-    const m = twoPassMoments(columns(x, [0, 0, 0, 0]),
+    const m = jointMoments(columns(x, [0, 0, 0, 0]),
       columns([2, 4, 6, 8], [4, 3, 2, 1], [1, 4, 9, 16]));
     const r = correlationsFromComoment(m.comoment, 2, 3, m);
     // Deviations of x: ±0.5, ±1.5; of x²: −6.5, −3.5, 1.5, 8.5.
@@ -72,7 +39,7 @@ test('the planted fixture: correlations to 1e-6, zero-variance units named',
   () => {
     const expected = fixtureJson('planted-small', 'expected.json');
     const reference = fixtureNpy('planted-small', 'expected_correlation.npy');
-    const m = twoPassMoments(fixtureNpy('planted-small', 'net_a.npy'),
+    const m = jointMoments(fixtureNpy('planted-small', 'net_a.npy'),
       fixtureNpy('planted-small', 'net_b.npy'));
     const r = correlationsFromComoment(m.comoment, 24, 20, m);
 
@@ -97,7 +64,7 @@ test('the planted fixture: correlations to 1e-6, zero-variance units named',
 test('the unit with mean 1e4 keeps its correlations', () => {
   // Unit 21 of A has mean 1e4 and std 0.012: a naive E[xy] − E[x]E[y]
   // would lose it entirely.
-  const m = twoPassMoments(fixtureNpy('planted-small', 'net_a.npy'),
+  const m = jointMoments(fixtureNpy('planted-small', 'net_a.npy'),
     fixtureNpy('planted-small', 'net_b.npy'));
   const r = correlationsFromComoment(m.comoment, 24, 20, m);
   assert.equal(r.zeroVariance[21], 0);
@@ -110,7 +77,7 @@ test('the unit with mean 1e4 keeps its correlations', () => {
 });
 
 test('within matrices: symmetric, bounded, 1 on live diagonals', () => {
-  const m = twoPassMoments(fixtureNpy('planted-small', 'net_a.npy'),
+  const m = jointMoments(fixtureNpy('planted-small', 'net_a.npy'),
     fixtureNpy('planted-small', 'net_b.npy'));
   const r = correlationsFromComoment(m.comoment, 24, 20, m);
   for (const [c, size, offset] of [[r.aa, 24, 0], [r.bb, 20, 24]] as const) {
@@ -127,7 +94,7 @@ test('within matrices: symmetric, bounded, 1 on live diagonals', () => {
 
 test('a network against itself: between equals within A', () => {
   const a = fixtureNpy('planted-small', 'net_a.npy');
-  const m = twoPassMoments(a, a);
+  const m = jointMoments(a, a);
   const r = correlationsFromComoment(m.comoment, 24, 24, m);
   for (let k = 0; k < r.aa.length; k++) {
     assert.ok(Math.abs(r.ab[k] - r.aa[k]) < 1e-12);
@@ -166,7 +133,7 @@ test('units listed as known are zero-variance whatever their co-moment',
 
 test('all units dead: all-zero matrices, no NaN', () => {
   const zeros = columns([0, 0, 0], [0, 0, 0]);
-  const m = twoPassMoments(zeros, zeros);
+  const m = jointMoments(zeros, zeros);
   const r = correlationsFromComoment(m.comoment, 2, 2, m);
   for (const c of [r.ab, r.aa, r.bb]) {
     assert.ok(c.every((v) => v === 0));

@@ -8,6 +8,7 @@ import { leastSquares, minimumNorm } from '../src/kernels/lasso-ols.js';
 import { solveSparseMap } from '../src/kernels/lasso-task.js';
 import type { SplitMoments } from '../src/kernels/lasso-moments.js';
 import { fixtureJson, fixtureNpy } from './helpers.js';
+import { jointMoments } from './moments-reference.js';
 
 /** Seeded standard normals. */
 function gaussian(seed: string): () => number {
@@ -246,29 +247,13 @@ describe('least squares for decay 0', () => {
   });
 });
 
-/** Two-pass float64 moments of [A | B] over all rows (fit = everything). */
+/** Reference moments of [A | B] over all rows (fit = everything). */
 function fixtureMoments(): { moments: SplitMoments; unitsA: number;
   unitsB: number } {
-  const a = fixtureNpy('planted-small', 'net_a.npy');
-  const b = fixtureNpy('planted-small', 'net_b.npy');
-  const [rows, unitsA] = a.shape;
-  const unitsB = b.shape[1];
-  const n = unitsA + unitsB;
-  const value = (s: number, k: number) => k < unitsA
-    ? a.data[s * unitsA + k] : b.data[s * unitsB + k - unitsA];
-  const mean = new Float64Array(n);
-  for (let s = 0; s < rows; s++) for (let k = 0; k < n; k++) {
-    mean[k] += value(s, k) / rows;
-  }
-  const comoment = new Float64Array(n * n);
-  const d = new Float64Array(n);
-  for (let s = 0; s < rows; s++) {
-    for (let k = 0; k < n; k++) d[k] = value(s, k) - mean[k];
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) comoment[i * n + j] += d[i] * d[j];
-    }
-  }
-  return { moments: { count: rows, mean, comoment }, unitsA, unitsB };
+  const { unitsA, unitsB, ...moments } = jointMoments(
+    fixtureNpy('planted-small', 'net_a.npy'),
+    fixtureNpy('planted-small', 'net_b.npy'));
+  return { moments, unitsA, unitsB };
 }
 
 describe('planted-small reference (scikit-learn)', () => {

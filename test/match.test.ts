@@ -11,37 +11,7 @@ import type { MatchSummary, NormalizeSummary }
   from '../src/stages/summaries.js';
 import { artifact, fixtureJson, fixtureNpy, removeDir, runStage, tempDir,
   testPipeline } from './helpers.js';
-
-/**
- * Moments of [A | B] in two float64 passes (means, then the co-moment).
- * The same stand-in for normalize@ as in correlation.test.ts; kept here
- * so that each test file runs on its own.
- */
-function twoPassMoments(a: NdArray, b: NdArray) {
-  const rows = a.shape[0];
-  const nA = a.shape[1];
-  const nB = b.shape[1];
-  const n = nA + nB;
-  const value = (s: number, i: number) =>
-    i < nA ? a.data[s * nA + i] : b.data[s * nB + i - nA];
-  const mean = new Float64Array(n);
-  for (let s = 0; s < rows; s++) {
-    for (let i = 0; i < n; i++) mean[i] += value(s, i);
-  }
-  for (let i = 0; i < n; i++) mean[i] /= rows;
-  const comoment = new Float64Array(n * n);
-  const d = new Float64Array(n);
-  for (let s = 0; s < rows; s++) {
-    for (let i = 0; i < n; i++) d[i] = value(s, i) - mean[i];
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) comoment[i * n + j] += d[i] * d[j];
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) comoment[i * n + j] = comoment[j * n + i];
-  }
-  return { comoment, mean, count: rows, unitsA: nA, unitsB: nB };
-}
+import { jointMoments } from './moments-reference.js';
 
 /** B's columns reordered: column j of the result is column perm[j]. */
 function permuteUnits(x: NdArray, perm: number[]): NdArray {
@@ -56,7 +26,7 @@ function permuteUnits(x: NdArray, perm: number[]): NdArray {
 const netA = fixtureNpy('planted-small', 'net_a.npy');
 const netB = fixtureNpy('planted-small', 'net_b.npy');
 const expected = fixtureJson('planted-small', 'expected.json');
-const planted = twoPassMoments(netA, netB);
+const planted = jointMoments(netA, netB);
 const plantedCorr = correlationsFromComoment(planted.comoment, 24, 20,
   planted);
 
@@ -164,7 +134,7 @@ test('the planted fixture: bipartite total, pairs and semi maxima', () => {
 });
 
 test('a network against itself: identity on live units, correlation 1', () => {
-  const self = twoPassMoments(netA, netA);
+  const self = jointMoments(netA, netA);
   const r = correlationsFromComoment(self.comoment, 24, 24, self);
   const m = summarizeMatching(r.ab, 24, 24, [0.5]);
   for (const [a, b] of m.bipartite.pairs) {
@@ -180,7 +150,7 @@ test('a network against itself: identity on live units, correlation 1', () => {
 test('permuting B\'s units permutes the result', () => {
   const perm = [7, 19, 3, 0, 12, 5, 18, 1, 9, 14, 2, 16, 11, 4, 8, 17, 6,
     13, 10, 15];
-  const moved = twoPassMoments(netA, permuteUnits(netB, perm));
+  const moved = jointMoments(netA, permuteUnits(netB, perm));
   const r = correlationsFromComoment(moved.comoment, 24, 20, moved);
   for (let i = 0; i < 24; i++) {
     for (let j = 0; j < 20; j++) {
@@ -207,7 +177,7 @@ test('permuting B\'s units permutes the result', () => {
 test('all units dead: all-zero matrices and a summary without NaN', () => {
   const dead: NdArray = { dtype: 'float32', shape: [5, 3],
     data: new Float32Array(15) };
-  const mm = twoPassMoments(dead, dead);
+  const mm = jointMoments(dead, dead);
   const r = correlationsFromComoment(mm.comoment, 3, 3, mm);
   assert.ok(r.ab.every((v) => v === 0));
   const m = summarizeMatching(r.ab, 3, 3, [0.3]);

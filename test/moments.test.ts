@@ -3,28 +3,9 @@ import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { availableEngines, jsGramEngine } from '../src/engine/gram.js';
 import { centerChunk, centerInto, correlation, emptyMoments, mergeInto,
-  mergeMoments, momentsOf, type Moments } from '../src/kernels/moments.js';
+  mergeMoments, momentsOf } from '../src/kernels/moments.js';
 import { fixtureJson, fixtureNpy } from './helpers.js';
-
-/** Naive two-pass float64 moments of a row-major [rows, cols] array. */
-function twoPass(x: ArrayLike<number>, rows: number,
-  cols: number): Moments {
-  const m = emptyMoments(cols);
-  m.count = rows;
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < cols; j++) m.mean[j] += x[r * cols + j];
-  }
-  for (let j = 0; j < cols; j++) m.mean[j] /= rows;
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < cols; i++) {
-      const di = x[r * cols + i] - m.mean[i];
-      for (let j = 0; j < cols; j++) {
-        m.comoment[i * cols + j] += di * (x[r * cols + j] - m.mean[j]);
-      }
-    }
-  }
-  return m;
-}
+import { rowMoments } from './moments-reference.js';
 
 /** Largest |a − b| / scale over two arrays. */
 function worst(a: ArrayLike<number>, b: ArrayLike<number>,
@@ -105,10 +86,10 @@ describe('moments', () => {
     const rows = 301;
     const cols = 7;
     const x = randomRows(rows, cols, 'halves');
-    const whole = twoPass(x, rows, cols);
+    const whole = rowMoments(x, rows, cols);
     for (const cut of [1, 37, 150, 300]) {
-      const head = twoPass(x.subarray(0, cut * cols), cut, cols);
-      const tail = twoPass(x.subarray(cut * cols), rows - cut, cols);
+      const head = rowMoments(x.subarray(0, cut * cols), cut, cols);
+      const tail = rowMoments(x.subarray(cut * cols), rows - cut, cols);
       const merged = mergeMoments(head, tail);
       assert.equal(merged.count, rows);
       const scale = maxAbs(whole.comoment);
@@ -154,7 +135,7 @@ describe('moments', () => {
       x[2 * r] = 1e4 + 0.03 * z + 0.01 * (rng() - 0.5);
       x[2 * r + 1] = z;
     }
-    const reference = correlation(twoPass(x, rows, 2))[1];
+    const reference = correlation(rowMoments(x, rows, 2))[1];
     for (const engine of await availableEngines()) {
       const r = correlation(await momentsOf(x, rows, 2, engine))[1];
       assert.ok(Math.abs(r - reference) < 1e-6,
@@ -167,7 +148,7 @@ describe('moments', () => {
       const { x, rows, na, nb, n } = plantedJoined();
       const expected = fixtureNpy('planted-small', 'expected_correlation.npy');
       assert.deepEqual(expected.shape, [na, nb]);
-      const reference = twoPass(x, rows, n);
+      const reference = rowMoments(x, rows, n);
 
       for (const engine of await availableEngines()) {
         const m = await momentsOf(x, rows, n, engine);

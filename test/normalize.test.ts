@@ -11,6 +11,7 @@ import { normalizeStage } from '../src/stages/normalize.js';
 import type { Artifact } from '../src/stages/types.js';
 import { artifact, fixtureJson, fixtureNpy, removeDir, runStage,
   tempDir } from './helpers.js';
+import { joinedValue, twoPassMoments } from './moments-reference.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -62,27 +63,13 @@ function activations(samples: number, units: number, seed: string,
   return x;
 }
 
-/** Two-pass float64 mean and co-moment of [A | B] over chosen samples. */
+/** Reference moments of [A | B] over the samples `take` keeps. */
 function reference(a: Float32Array, b: Float32Array, na: number, nb: number,
   take: (sample: number) => boolean, samples: number) {
-  const n = na + nb;
-  const rows: number[][] = [];
-  for (let s = 0; s < samples; s++) {
-    if (!take(s)) continue;
-    rows.push([...a.subarray(s * na, (s + 1) * na),
-      ...b.subarray(s * nb, (s + 1) * nb)]);
-  }
-  const mean = new Float64Array(n);
-  rows.forEach((r) => r.forEach((v, j) => (mean[j] += v / rows.length)));
-  const comoment = new Float64Array(n * n);
-  for (const r of rows) {
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        comoment[i * n + j] += (r[i] - mean[i]) * (r[j] - mean[j]);
-      }
-    }
-  }
-  return { count: rows.length, mean, comoment };
+  const kept: number[] = [];
+  for (let s = 0; s < samples; s++) if (take(s)) kept.push(s);
+  const value = joinedValue(a, na, b, nb);
+  return twoPassMoments(kept.length, na + nb, (r, i) => value(kept[r], i));
 }
 
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>,

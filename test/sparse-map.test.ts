@@ -10,6 +10,7 @@ import type { NormalizeSummary, SparseMapSummary }
   from '../src/stages/summaries.js';
 import { artifact, fixtureJson, fixtureNpy, removeDir, runStage, tempDir }
   from './helpers.js';
+import { joinedValue, twoPassMoments } from './moments-reference.js';
 
 const a = fixtureNpy('planted-small', 'net_a.npy');
 const b = fixtureNpy('planted-small', 'net_b.npy');
@@ -22,32 +23,22 @@ after(() => dirs.forEach(removeDir));
 /** Joint row [A | B] of sample s, with an optional change per unit. */
 type Edit = (unit: number, value: number) => number;
 
+const joined = joinedValue(a.data, UNITS_A, b.data, UNITS_B);
+const valueAt = (s: number, k: number, edit?: Edit) =>
+  edit ? edit(k, joined(s, k)) : joined(s, k);
+
 function row(s: number, edit?: Edit): Float64Array {
-  const u = new Float64Array(UNITS_A + UNITS_B);
-  for (let k = 0; k < UNITS_A; k++) u[k] = a.data[s * UNITS_A + k];
-  for (let k = 0; k < UNITS_B; k++) u[UNITS_A + k] = b.data[s * UNITS_B + k];
-  return edit ? u.map((v, k) => edit(k, v)) : u;
+  return Float64Array.from({ length: UNITS_A + UNITS_B },
+    (_, k) => valueAt(s, k, edit));
 }
 
-/** Two-pass float64 count, mean and co-moment over rows [from, to). */
+/** Reference count, mean and co-moment over rows [from, to). */
 function moments(from: number, to: number, edit?: Edit) {
-  const n = UNITS_A + UNITS_B;
-  const count = to - from;
-  const mean = new Float64Array(n);
-  for (let s = from; s < to; s++) {
-    row(s, edit).forEach((v, k) => { mean[k] += v / count; });
-  }
-  const comoment = new Float64Array(n * n);
-  for (let s = from; s < to; s++) {
-    const d = row(s, edit).map((v, k) => v - mean[k]);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) comoment[i * n + j] += d[i] * d[j];
-    }
-  }
-  return { count, mean, comoment };
+  return twoPassMoments(to - from, UNITS_A + UNITS_B,
+    (s, k) => valueAt(from + s, k, edit));
 }
 
-type Split = ReturnType<typeof moments>;
+type Split = Pick<ReturnType<typeof moments>, 'count' | 'mean' | 'comoment'>;
 
 /** A normalize@ artifact on disk, in that stage's file format. */
 function normalizeArtifact(fit: Split, holdout: Split, over: {

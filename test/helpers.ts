@@ -1,6 +1,7 @@
 /**
  * Shared test helpers: where the repository and the reference fixtures
- * are, and a way to run one stage instance without the runner.
+ * are, temporary folders that go away with the test process, and a way to
+ * run one stage instance without the runner.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,12 +34,33 @@ export function fixtureNpy(...parts: string[]): NdArray {
   return readNpy(fixture(...parts));
 }
 
+/** Temporary folders not yet removed, removed when the process exits. */
+const leftover = new Set<string>();
+let removeOnExit = false;
+
+/**
+ * A fresh temporary folder. A test may remove it early with removeDir;
+ * whatever is left is removed when the test process exits, so a test can
+ * still read a stage's output folder after the stage returns.
+ */
 export function tempDir(prefix = 'convergent-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  if (!removeOnExit) {
+    // 'exit' handlers must be synchronous: rmSync is.
+    process.once('exit', removeLeftovers);
+    removeOnExit = true;
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  leftover.add(dir);
+  return dir;
 }
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+  leftover.delete(dir);
+}
+
+function removeLeftovers(): void {
+  for (const dir of leftover) removeDir(dir);
 }
 
 /** An Artifact view of a directory holding a finished instance. */
@@ -67,7 +89,10 @@ export interface StageRun {
   records: Record<string, unknown>;
 }
 
-/** Run one instance of `def` on the calling thread, into a fresh folder. */
+/**
+ * Run one instance of `def` on the calling thread, into a fresh folder
+ * (`out`, removed when the test process exits, or earlier by removeDir).
+ */
 export async function runStage(def: StageDef, options: {
   params?: Record<string, any>;
   coords?: Coords;

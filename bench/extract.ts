@@ -6,7 +6,7 @@
  *   node dist/bench/extract.js [--network net1] [--images 10000]
  *     [--cpu-images 1000] [--batch 256] [--model path/model.json]
  */
-import { cpus, availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { availableBackends, type BackendName } from '../src/engine/tfjs.js';
 import { extractModelBlock } from '../src/kernels/extract-model.js';
 import { CONV_LAYERS } from '../src/models/convnet.js';
+import { machineLine } from './machine.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: {
@@ -27,8 +28,7 @@ const { values } = parseArgs({ options: {
 const model = values.model ?? join(root, 'models', 'mnist', values.network,
   'model.json');
 const backends = await availableBackends();
-console.log(`machine: ${availableParallelism()} cores, ${cpus()[0]?.model}, ` +
-  `node ${process.version}`);
+console.log(machineLine());
 console.log(`model: ${model}; layers ${CONV_LAYERS.join(', ')}, all positions`);
 console.log(`backends available: ${backends.join(', ')}`);
 

@@ -13,11 +13,11 @@
  * ml-hclust grows as n³ and runs only up to --ml-max leaves.
  */
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { agnes } from 'ml-hclust';
 import seedrandom from 'seedrandom';
 import { hacMapping, mappingDistances } from '../src/kernels/hac.js';
+import { machineLine } from './machine.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -97,8 +97,7 @@ const leaves = option('leaves', '192,512,768,2048,4096').split(',')
 const mlMax = Number(option('ml-max', '768'));
 const rng = seedrandom('hac-bench');
 
-console.log(`machine: ${cpus().length} cores, ` +
-  `${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
+console.log(machineLine());
 // One small run first, so that the first size does not time the JIT.
 hacMapping({ weights: sparseMapping(64, rng), unitsA: 64, unitsB: 64 });
 console.log('leaves   ours (nn-chain, best of 3)   ml-hclust agnes (1 run)');

@@ -16,11 +16,11 @@
  * need to be generated: the bench times the solver, not a Gram kernel.
  */
 import { spawnSync } from 'node:child_process';
-import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
 import { solveSparseMap } from '../src/kernels/lasso-task.js';
 import type { SplitMoments } from '../src/kernels/lasso-moments.js';
+import { machineLine } from './machine.js';
 
 const DECAYS = [0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
 
@@ -142,8 +142,7 @@ function main(): void {
   const rng = seedrandom('convergent-lasso-bench');
   const gauss = normal(rng);
 
-  console.log(`machine: ${availableParallelism()} cores, ` +
-    `${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
+  console.log(machineLine());
   console.log(`lasso sweep: ${units} -> ${units} units, fit Gram of ` +
     `${samples} samples (holdout ${samples / 4}), ${factors} shared ` +
     `factors, tolerance ${tolerance}`);

@@ -18,13 +18,13 @@
  * our figure includes the MI sums; binning is timed apart.
  */
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
 import { binLayer, type LayerBins } from '../src/kernels/binning.js';
 import { binLayerOnPool, mutualInfoOnPool }
   from '../src/kernels/mutual-info-parallel.js';
 import { createPool } from '../src/runner/pool.js';
+import { machineLine } from './machine.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -142,8 +142,7 @@ const samples = Number(option('samples', '60000'));
 const zeros = Number(option('zeros', '0.5'));
 const threadCounts = option('threads', '1,2').split(',').map(Number);
 
-console.log(`machine: ${cpus().length} cores, ` +
-  `${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
+console.log(machineLine());
 console.log(`MI all pairs ${units} x ${units} units, ${samples} samples, ` +
   `20 bins, ${zeros * 100}% zeros`);
 const data = layers(units, samples, zeros);

@@ -52,7 +52,7 @@ export function joinedValue(a: ArrayLike<number>, unitsA: number,
     ? a[s * unitsA + i] : b[s * unitsB + i - unitsA];
 }
 
-/** Moments of [A | B] over all samples of A [rows, unitsA], B [rows, unitsB]. */
+/** Moments of [A | B] over all samples: A [rows, unitsA], B [rows, unitsB]. */
 export function jointMoments(a: NdArray, b: NdArray):
   Moments & { unitsA: number; unitsB: number } {
   const [rows, unitsA] = a.shape;

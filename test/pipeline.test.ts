@@ -170,8 +170,35 @@ stages:
 
 test('--set values are validated and named as overrides', async () => {
   const msg = await failure(good, { sets: ['stages.sparse-map.decays=[-1]'] });
-  assert.equal(msg, 'bad.yaml (--set stages.sparse-map.decays[0]) ' +
-    '(stages.sparse-map.decays[0]): got -1, expected a number >= 0');
+  assert.equal(msg, 'bad.yaml (stages.sparse-map.decays[0], from --set): ' +
+    'got -1, expected a number >= 0');
+  const indexed = await failure(good, { sets: ['layers[1]=conv/9'] });
+  assert.match(indexed, /^bad\.yaml \(layers\[1\], from --set\): got "conv\/9"/);
+});
+
+test('images beyond the MNIST split are refused before anything runs',
+  async () => {
+    const msg = await failure(good.replace('  net2: { activations: a.npy }\n',
+      '  net2: { activations: a.npy }\ndata: { source: mnist, split: test, ' +
+      'images: 20000 }\n'));
+    assert.match(msg, /^bad\.yaml:6:45 \(data\.images\): got 20000, expected at most 10000/);
+  });
+
+test('a layer the TF.js model lacks lists the layers it has', async () => {
+  const msg = await failure(`version: 1
+name: m
+root: ${repoRoot}
+networks: { net1: { model: models/mnist/net1/model.json } }
+data: { source: mnist, split: test, images: 10 }
+layers: [conv1, conv9]
+stages: { match: {} }
+`);
+  assert.match(msg, /\(layers\[1\]\): network net1 has no layer 'conv9'; its layers are conv1, pool1, conv2/);
+});
+
+test('no suggestion for a name unlike any known one', async () => {
+  const msg = await failure(good.replace('hac: {', 'zzzzzz: {'));
+  assert.doesNotMatch(msg, /Did you mean/);
 });
 
 test('a user-named stage of an existing kind reads what needs names', async () => {

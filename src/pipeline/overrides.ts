@@ -6,13 +6,16 @@ import { parse } from 'yaml';
 import { usageError } from '../core/errors.js';
 import type { PipelineSource } from './source.js';
 
-export function parseOverride(text: string): { path: string[]; value: unknown } {
+export function parseOverride(text: string): { path: string[];
+  value: unknown } {
   const eq = text.indexOf('=');
   if (eq <= 0) {
     throw usageError(`--set ${text}: expected path=value, ` +
       `e.g. --set stages.sparse-map.decays=[1e-3]`);
   }
-  const path = text.slice(0, eq).split('.').filter((p) => p.length > 0);
+  // Paths as errors print them (layers[1]) or dotted (layers.1).
+  const path = text.slice(0, eq).replace(/\[(\d+)\]/g, '.$1').split('.')
+    .filter((p) => p.length > 0);
   let value: unknown;
   try {
     value = parse(text.slice(eq + 1));
@@ -26,7 +29,9 @@ export function parseOverride(text: string): { path: string[]; value: unknown } 
 export function applyOverrides(src: PipelineSource, sets: string[]): void {
   for (const text of sets) {
     const { path, value } = parseOverride(text);
-    src.doc.setIn(path, src.doc.createNode(value));
-    src.overridden.add(path.join('.'));
+    const keys = path.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    src.doc.setIn(keys, src.doc.createNode(value));
+    src.overridden.add(keys.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+      .join('').replace(/^\./, ''));
   }
 }

@@ -2,13 +2,13 @@
  * From a validated document to the pipeline as the runner uses it:
  * defaults filled, names checked against each other, paths made absolute.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { closest } from 'fastest-levenshtein';
 import type { Registry } from '../stages/registry.js';
 import type { NetworkSpec, ResolvedPipeline, StageConfig } from '../stages/types.js';
 import { applyOverrides } from './overrides.js';
 import { errorAt, readSource, type PipelineSource } from './source.js';
+import { suggest } from './suggest.js';
 import { validateParams, validateTop } from './validate.js';
 
 export interface LoadOptions {
@@ -53,10 +53,6 @@ export function loadPipeline(file: string, registry: Registry,
     source, written };
 }
 
-function suggest(name: string, known: string[]): string {
-  if (!known.length) return '';
-  return ` Did you mean '${closest(name, known)}'?`;
-}
 
 function resolvePipeline(src: PipelineSource, w: WrittenPipeline,
   registry: Registry, options: LoadOptions): ResolvedPipeline {
@@ -83,6 +79,17 @@ function resolvePipeline(src: PipelineSource, w: WrittenPipeline,
     throw errorAt(src, w.data ? ['data', 'source'] : [],
       'networks given as models need images: add ' +
       "data: { source: mnist, split: test, images: 10000 }");
+  }
+  if (w.data?.source === 'mnist' && w.data.images !== undefined) {
+    const split = w.data.split ?? 'test';
+    const has = split === 'train' ? 60000 : 10000;
+    if (w.data.images > has) {
+      throw errorAt(src, ['data', 'images'], `got ${w.data.images}, expected ` +
+        `at most ${has}: the MNIST ${split} split has ${has} images`);
+    }
+  }
+  for (const [name, n] of Object.entries(networks)) {
+    checkModelLayers(src, name, n.model, w.layers ?? []);
   }
 
   return {
@@ -185,4 +192,33 @@ function resolveStages(src: PipelineSource, w: WrittenPipeline,
     };
   }
   return out;
+}
+
+/**
+ * A TensorFlow.js layers model names its layers in model.json: a layer the
+ * pipeline asks for that the model lacks is bad input, found before any
+ * image is read. (Graph models are checked when extraction loads them.)
+ */
+function checkModelLayers(src: PipelineSource, network: string,
+  model: string | undefined, layers: string[]): void {
+  if (!model) return;
+  let names: string[];
+  try {
+    const json = JSON.parse(readFileSync(model, 'utf8'));
+    const config = json?.modelTopology?.model_config?.config ??
+      json?.modelTopology?.config;
+    const list = Array.isArray(config) ? config : config?.layers;
+    if (!Array.isArray(list)) return;
+    names = list.map((l: { config?: { name?: string }; name?: string }) =>
+      l.config?.name ?? l.name).filter((n: unknown) => typeof n === 'string');
+  } catch {
+    throw errorAt(src, ['networks', network, 'model'], `${model} is not a ` +
+      'readable TensorFlow.js model.json');
+  }
+  layers.forEach((layer, i) => {
+    if (!names.includes(layer)) {
+      throw errorAt(src, ['layers', i], `network ${network} has no layer ` +
+        `'${layer}'; its layers are ${names.join(', ')}.${suggest(layer, names)}`);
+    }
+  });
 }

@@ -59,7 +59,7 @@ export function pathText(path: Path): string {
 export function spotOf(src: PipelineSource, path: Path, key = false): SourceSpot {
   const text = pathText(path);
   if (isOverridden(src, path)) {
-    return { file: `${src.file} (--set ${text})`, path: text };
+    return { file: src.file, path: `${text}, from --set` };
   }
   let node: unknown = src.doc.contents;
   let keyNode: Node | undefined;

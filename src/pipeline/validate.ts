@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { closest } from 'fastest-levenshtein';
 import { errorAt, type Path, type PipelineSource } from './source.js';
+import { suggest } from './suggest.js';
 
 const schemaUrl = new URL('../../../schemas/pipeline.schema.json', import.meta.url);
 
@@ -107,8 +107,7 @@ function toError(src: PipelineSource, errors: ErrorObject[], root: unknown,
     case 'additionalProperties': {
       const allowed = Object.keys(
         (e.parentSchema as { properties?: object }).properties ?? {});
-      const near = allowed.length ? closest(p.additionalProperty, allowed) : '';
-      const hint = near ? ` Did you mean '${near}'?` : '';
+      const hint = suggest(p.additionalProperty, allowed);
       return errorAt(src, [...path, p.additionalProperty],
         `unknown key '${p.additionalProperty}'; expected one of ` +
         `${allowed.join(', ')}.${hint}`, true);

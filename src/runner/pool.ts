@@ -26,6 +26,7 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
   // Started on the first task: a run whose instances are all cached
   // should not pay for starting (and stopping) worker threads.
   let piscina: Piscina | undefined;
+  const inFlight = new Set<Promise<unknown>>();
   const start = () => new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: threads,
@@ -42,12 +43,20 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
       transfer?: ArrayBufferLike[]): Promise<T> {
       piscina ??= start();
       const task: Task = { module, fn, args };
-      return piscina.run(task, {
+      const job = piscina.run(task, {
         transferList: transfer as ArrayBuffer[] | undefined,
         signal: options.signal,
       }) as Promise<T>;
+      inFlight.add(job);
+      const forget = () => inFlight.delete(job);
+      job.then(forget, forget);
+      return job;
     },
     async close() {
+      // A stage that failed on one task may leave siblings running;
+      // destroying the pool under them makes piscina throw from a worker
+      // message that no one awaits. Let them settle first.
+      await Promise.allSettled([...inFlight]);
       await piscina?.destroy();
     },
   };

@@ -179,10 +179,23 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
     }
     const files: Record<string, string> = {};
     for (const f of inst.files) files[f.role] ??= f.path;
+    // This instance's own view of the pool, so that when one of its tasks
+    // fails, the others are waited for before its folder is removed.
+    const tasks = new Set<Promise<unknown>>();
+    const ownPool: typeof pool = {
+      threads: pool.threads,
+      run<T>(module: string, fn: string, args: unknown,
+        transfer?: ArrayBufferLike[]) {
+        const job = pool.run<T>(module, fn, args, transfer);
+        tasks.add(job.catch(() => undefined));
+        return job;
+      },
+      close: async () => {},
+    };
     try {
       const result = await entry.def.run({
         id: inst.id, kind: inst.kind, params: inst.params, coords: inst.coords,
-        pipeline: p, inputs, files, out: tmp, pool,
+        pipeline: p, inputs, files, out: tmp, pool: ownPool,
         progress: (d, t) => progress.update(inst.id, d, t),
         log,
         warn: (m) => {
@@ -203,6 +216,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
         publish: result.publish ?? [],
       });
     } catch (err) {
+      await Promise.allSettled([...tasks]);
       cache.discard(tmp);
       throw err;
     }

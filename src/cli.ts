@@ -99,6 +99,15 @@ function intArg(value: string): number {
   return n;
 }
 
+// Output piped into `head` closes early: stop writing, keep working, so a
+// run is never killed by its reader going away.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.write = () => true;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   try {
     await builtinRegistry();

@@ -10,7 +10,8 @@ import { loadPipeline, type LoadedPipeline } from './pipeline/resolve.js';
 import { Cache } from './runner/cache.js';
 import { isStale, readOwner } from './runner/lock.js';
 import { decideAll } from './runner/plan.js';
-import { liveKeys, readRoot } from './runner/roots.js';
+import { liveKeys, readRoot, rootFile } from './runner/roots.js';
+import { createProgress } from './runner/progress.js';
 import { runPipeline } from './runner/run.js';
 import { select, type Selection } from './runner/select.js';
 import { builtinRegistry } from './stages/index.js';
@@ -60,7 +61,7 @@ export async function plan(file: string,
   const { selected, forced } = select(g, selectionOf(o));
   const cache = new Cache(pipeline.cache);
   const decisions = await decideAll(g, registry, cache, pipeline,
-    readRoot(cache, pipeline.name), selected, forced);
+    readRoot(cache, pipeline), selected, forced);
   if (o.json) {
     out(JSON.stringify(decisions.map(({ id, status, reason, key }) =>
       ({ id, status, reason, key })), null, 1));
@@ -92,9 +93,12 @@ export async function run(file: string, o: Common & Selection & {
   try {
     const r = await runPipeline(pipeline, registry, { ...selectionOf(o),
       jobs: o.jobs, engine: o.engine, backend: o.backend, log,
+      progress: createProgress(undefined, undefined, log.level === 'error'),
       signal: controller.signal });
+    const stopped = r.cancelled ? `, interrupted: ${r.interrupted.length} ` +
+      `stopped and ${r.notStarted} not started (run again to resume)` : '';
     out(`${r.ran.length} ran, ${r.cached.length} cached, ` +
-      `${r.failed.length} failed, ${r.skipped.length} skipped ` +
+      `${r.failed.length} failed, ${r.skipped.length} skipped${stopped} ` +
       `in ${r.seconds.toFixed(1)}s; record: ${relative(process.cwd(), r.record)}`);
     for (const f of r.failed) process.stderr.write(`failed ${f.id}: ${f.error}\n`);
     if (r.cancelled) process.exitCode = 130;
@@ -111,7 +115,7 @@ export async function status(file: string, o: Common) {
   const g = expand(pipeline, registry);
   const cache = new Cache(pipeline.cache);
   const decisions = await decideAll(g, registry, cache, pipeline,
-    readRoot(cache, pipeline.name), new Set(g.order), new Set());
+    readRoot(cache, pipeline), new Set(g.order), new Set());
   const cached = new Set(decisions.filter((d) => d.status === 'cached')
     .map((d) => d.id));
   const total = countBy(g, () => true);
@@ -219,7 +223,7 @@ export async function clean(file: string, o: Common) {
   const { pipeline } = await load(file, o);
   const cache = new Cache(pipeline.cache);
   rmSync(pipeline.outputs, { recursive: true, force: true });
-  rmSync(cache.roots(`${pipeline.name}.json`), { force: true });
+  rmSync(cache.roots(rootFile(pipeline)), { force: true });
   out(`removed ${relative(process.cwd(), pipeline.outputs)}; ` +
     'run convergent gc to free the cache entries it used');
 }

@@ -15,8 +15,9 @@ const slow = basePipeline.replace('combine: { offset: 0 }',
   'combine: { offset: 0, delayMs: 1500 }');
 
 function rootKeys(dir: string) {
-  const root = JSON.parse(readFileSync(
-    join(dir, 'outputs', '.cache', 'roots', 'demo.json'), 'utf8'));
+  const roots = join(dir, 'outputs', '.cache', 'roots');
+  const [file] = readdirSync(roots).filter((f) => f.startsWith('demo-'));
+  const root = JSON.parse(readFileSync(join(roots, file), 'utf8'));
   return Object.fromEntries(Object.entries(root.instances)
     .map(([id, v]) => [id, (v as { key: string }).key]));
 }

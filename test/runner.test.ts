@@ -54,7 +54,7 @@ test('1. a new stage version reruns it and its descendants only', async () => {
     'combine@n22-n333']);
   const { pipeline } = loadPipeline(file, bumped);
   const cache = new Cache(pipeline.cache);
-  const root = readRoot(cache, 'demo')!;
+  const root = readRoot(cache, pipeline)!;
   assert.equal(root.instances['combine@n1-n22'].parts.version, 2);
   removeDir(dir);
 });
@@ -110,7 +110,7 @@ test('6. a flipped byte in a cached output is detected and recomputed',
     const first = await runIn(file);
     const { pipeline } = loadPipeline(file, testRegistry);
     const cache = new Cache(pipeline.cache);
-    const key = readRoot(cache, 'demo')!.instances['source@n1'].key;
+    const key = readRoot(cache, pipeline)!.instances['source@n1'].key;
     const path = join(cache.objects(key), 'values.json');
     const bytes = readFileSync(path);
     bytes[1] = bytes[1] === 0x31 ? 0x32 : 0x31;
@@ -132,7 +132,7 @@ test('7. plan lists exactly what run then does, with reasons', async () => {
   const { selected, forced } = select(g, {});
   const cache = new Cache(pipeline.cache);
   const plan = await decideAll(g, testRegistry, cache, pipeline,
-    readRoot(cache, 'demo'),
+    readRoot(cache, pipeline),
     selected, forced);
   const planned = plan.filter((d) => d.status === 'run');
   const r = await runIn(file, { sets });
@@ -151,7 +151,7 @@ test('8. gc keeps what the latest run references; a missing entry is ' +
   await runIn(file, { sets: ['stages.source.scale=3'] });
   const { pipeline } = loadPipeline(file, testRegistry);
   const cache = new Cache(pipeline.cache);
-  const root = readRoot(cache, 'demo')!;
+  const root = readRoot(cache, pipeline)!;
   const live = new Set(Object.values(root.instances).map((i) => i.key));
   const before = cache.keys().length;
   for (const k of cache.keys()) if (!live.has(k)) cache.remove(k);
@@ -237,6 +237,10 @@ test('Ctrl-C stops cleanly and keeps what finished', async () => {
   const r = await runIn(file, { signal: controller.signal, jobs: 2 });
   assert.equal(r.cancelled, true);
   assert.ok(r.ran.length < 13);
+  // Nothing failed: what was running was stopped, the rest never started.
+  assert.deepEqual(r.failed, []);
+  assert.deepEqual(r.skipped, []);
+  assert.equal(r.ran.length + r.interrupted.length + r.notStarted, 13);
   const { pipeline } = loadPipeline(file, testRegistry);
   assert.deepEqual(readdirSync(join(pipeline.cache, 'tmp')), []);
   const again = await runIn(file);
@@ -271,7 +275,25 @@ test('1. editing a module a stage imports reruns that stage', async () => {
   assert.deepEqual(sorted(r.ran), ['combine@n1-n22', 'combine@n1-n333',
     'combine@n22-n333']);
   const { pipeline } = loadPipeline(file, testRegistry);
-  const root = readRoot(new Cache(pipeline.cache), 'demo')!;
+  const root = readRoot(new Cache(pipeline.cache), pipeline)!;
   assert.ok(root.instances.total);
   removeDir(dir);
 });
+
+test('11. a copy of a pipeline keeps its own record; gc spares both',
+  async () => {
+    const { dir, file } = project();
+    await runIn(file);
+    const copy = join(dir, 'copy.yaml');
+    writeFileSync(copy, readFileSync(file, 'utf8').replace('factors: [1, 2]',
+      'factors: [7]'));
+    await runIn(copy);
+    const { pipeline } = loadPipeline(file, testRegistry);
+    const cache = new Cache(pipeline.cache);
+    const { liveKeys } = await import('../src/runner/roots.js');
+    const live = liveKeys(cache);
+    // Every entry either run made is still referenced.
+    assert.deepEqual(cache.keys().filter((k) => !live.has(k)), []);
+    assert.deepEqual((await runIn(file)).ran, []);
+    removeDir(dir);
+  });

@@ -26,7 +26,7 @@ export async function cachedArtifacts(pipeline: ResolvedPipeline,
     instanceId(r.stage, r.coords)).filter((id) => graph.instances.has(id));
   const cache = new Cache(pipeline.cache);
   const decisions = await decideAll(graph, registry, cache, pipeline,
-    readRoot(cache, pipeline.name), ancestors(graph, wanted), new Set());
+    readRoot(cache, pipeline), ancestors(graph, wanted), new Set());
   const found = new Map<string, Artifact>();
   for (const d of decisions) if (d.artifact) found.set(d.id, d.artifact);
   return collectArtifacts(pipeline, (ref) =>

@@ -16,11 +16,18 @@ export interface Progress {
 }
 
 export function createProgress(tty = !!process.stderr.isTTY && !process.env.CI,
-  write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Progress {
+  write: (s: string) => void = (s) => process.stdout.write(s + '\n'),
+  quiet = false): Progress {
+  if (quiet) return plainProgress(() => {}, () => {});
   return tty ? barProgress() : plainProgress(write);
 }
 
-export function plainProgress(write: (s: string) => void): Progress {
+/**
+ * One line per instance that ran, failed or was skipped; cached ones are
+ * counted but not listed, so a run that computes nothing stays short.
+ */
+export function plainProgress(write: (s: string) => void,
+  line: (s: string) => void = write): Progress {
   let total = 0;
   let done = 0;
   return {
@@ -29,12 +36,13 @@ export function plainProgress(write: (s: string) => void): Progress {
     update() {},
     end(id, outcome, seconds, note) {
       done++;
+      if (outcome === 'cached') return;
       const time = outcome === 'ran' || outcome === 'failed'
         ? ` in ${seconds.toFixed(1)}s` : '';
       write(`[${done}/${total}] ${outcome} ${id}${time}${note ? ` (${note})` : ''}`);
     },
     finish() {},
-    line: write,
+    line,
   };
 }
 

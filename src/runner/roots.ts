@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Cache } from './cache.js';
 import { writeAtomic } from './cache.js';
 import type { KeyParts } from './plan.js';
+import { sha256 } from '../core/hash.js';
 
 export interface RootRecord {
   pipeline: string;
@@ -14,16 +15,30 @@ export interface RootRecord {
   instances: Record<string, { key: string; parts: KeyParts }>;
 }
 
-export function readRoot(cache: Cache, name: string): RootRecord | undefined {
+/**
+ * The record's file name: the pipeline's name and its file, so that a
+ * copy of a pipeline (same name, another file) keeps its own record and
+ * garbage collection spares the results of both.
+ */
+export function rootFile(p: { name: string; file: string }): string {
+  return `${p.name}-${sha256(p.file).slice(0, 12)}.json`;
+}
+
+export function readRoot(cache: Cache,
+  p: { name: string; file: string }): RootRecord | undefined {
+  return readRootFile(cache, rootFile(p));
+}
+
+function readRootFile(cache: Cache, file: string): RootRecord | undefined {
   try {
-    return JSON.parse(readFileSync(cache.roots(`${name}.json`), 'utf8'));
+    return JSON.parse(readFileSync(cache.roots(file), 'utf8'));
   } catch {
     return undefined;
   }
 }
 
 export function writeRoot(cache: Cache, record: RootRecord): void {
-  writeAtomic(cache.roots(`${record.pipeline}.json`),
+  writeAtomic(cache.roots(rootFile({ name: record.pipeline, file: record.file })),
     JSON.stringify(record, null, 1));
 }
 
@@ -37,7 +52,7 @@ export function liveKeys(cache: Cache): Set<string> {
     return keys;
   }
   for (const n of names) {
-    const root = readRoot(cache, n.slice(0, -5));
+    const root = readRootFile(cache, n);
     for (const i of Object.values(root?.instances ?? {})) keys.add(i.key);
   }
   return keys;

@@ -39,6 +39,9 @@ export interface RunOutcome {
   cached: string[];
   failed: { id: string; error: string }[];
   skipped: string[];
+  /** Cancelled while running, and never started, when interrupted. */
+  interrupted: string[];
+  notStarted: number;
   cancelled: boolean;
   seconds: number;
   record: string;
@@ -60,7 +63,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   cache.sweepOrphans();
   const g = expand(p, registry);
   const { selected, forced } = select(g, options);
-  const previous = readRoot(cache, p.name);
+  const previous = readRoot(cache, p);
   const hashes = new FileHashes();
   const record = new RunRecord(p.outputs);
   record.add({ event: 'start', pipeline: p.name, instances: selected.size });
@@ -86,7 +89,8 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
 
   const done = new Map<string, Done>();
   const outcome: RunOutcome = { ran: [], cached: [], failed: [], skipped: [],
-    cancelled: false, seconds: 0, record: record.file };
+    interrupted: [], notStarted: 0, cancelled: false, seconds: 0,
+    record: record.file };
   const state = new Map<string, 'waiting' | 'running' | 'over'>();
   for (const id of g.order) if (selected.has(id)) state.set(id, 'waiting');
   progress.start(state.size);
@@ -119,8 +123,9 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
     } catch (err) {
       const seconds = (Date.now() - t) / 1000;
       if (abort.signal.aborted) {
+        outcome.interrupted.push(inst.id);
         record.add({ event: 'cancelled', id: inst.id, seconds });
-        progress.end(inst.id, 'skipped', seconds, 'cancelled');
+        progress.end(inst.id, 'skipped', seconds, 'interrupted');
       } else {
         const message = err instanceof Error ? err.message : String(err);
         outcome.failed.push({ id: inst.id, error: message });
@@ -200,7 +205,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
         log,
         warn: (m) => {
           warnings.push(m);
-          log.warn(`${inst.id}: ${m}`);
+          log.warn(m.startsWith(inst.id) ? m : `${inst.id}: ${m}`);
         },
         record: (k, v) => { records[k] = v; },
         signal: abort.signal,
@@ -224,7 +229,8 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
 
   try {
     for (;;) {
-      for (const id of g.order) {
+      // Once cancelled, start nothing; what waits is simply not run.
+      for (const id of abort.signal.aborted ? [] : g.order) {
         if (state.get(id) !== 'waiting') continue;
         const inst = g.instances.get(id)!;
         if (blocked(inst)) {
@@ -234,7 +240,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
           progress.end(id, 'skipped', 0, 'an input failed');
           continue;
         }
-        if (abort.signal.aborted || running.size >= limit || !ready(inst)) continue;
+        if (running.size >= limit || !ready(inst)) continue;
         state.set(id, 'running');
         const job = startOne(inst).finally(() => running.delete(job));
         running.add(job);
@@ -250,6 +256,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   }
 
   outcome.cancelled = abort.signal.aborted;
+  outcome.notStarted = [...state].filter(([, s]) => s === 'waiting').length;
   outcome.seconds = (Date.now() - t0) / 1000;
   writeRoot(cache, mergeRoot(p, previous, done));
   record.add({ event: 'finish', seconds: outcome.seconds,

@@ -132,7 +132,7 @@ describe('trainStage', () => {
       const { result, out, records } = await runStage(trainStage, {
         coords: { network: 'net7' },
         params: { images: 32, batch: 32, epochs: 1, maxSteps: 1,
-          testImages: 100, backend: 'wasm' },
+          testImages: 100, backend: 'wasm', save: 'models/mnist/{network}' },
         pipeline: testPipeline({ root: dir,
           networks: { net7: { name: 'net7', train: { seed: 7 } } } }),
       });

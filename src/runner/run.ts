@@ -5,7 +5,8 @@
  * the instances in flight. One failed instance does not stop its siblings.
  */
 import { setMaxListeners } from 'node:events';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync }
+  from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConvergentError } from '../core/errors.js';
@@ -286,6 +287,10 @@ export function publish(p: ResolvedPipeline, artifact: Artifact, log: Logger) {
         cpSync(src, dest, { recursive: true, force: true,
           filter: (s) => !/(manifest|\.verified)\.json$/.test(s) });
       } else {
+        if (existsSync(dest) && statSync(dest).isFile() &&
+          !readFileSync(dest).equals(readFileSync(src))) {
+          log.warn(`${artifact.id}: replaced ${dest} with a different file`);
+        }
         rmSync(dest, { recursive: true, force: true });
         cpSync(src, dest, { recursive: true });
       }

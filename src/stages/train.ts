@@ -4,7 +4,8 @@
  * split, and score it on the 10,000 test images.
  *
  * Parameters:
- * - `epochs` (3): passes over the training images.
+ * - `epochs` (2): passes over the training images (the shipped networks'
+ *   setting; they reach 98.3-98.8% test accuracy).
  * - `batch` (64): minibatch size.
  * - `learningRate` (0.001): Adam step size.
  * - `images` (60000): training images, from the start of the train split.
@@ -13,7 +14,7 @@
  * - `backend` (auto): auto | tensorflow | wasm | cpu; `--backend` on the
  *   command line overrides it. Training on cpu is impractically slow
  *   (its convolution filter gradient runs at ~0.01 GFLOP/s).
- * - `save` ('models/mnist/{network}', cosmetic): where the trained model is
+ * - `save` ('', cosmetic): where the trained model is
  *   copied after the run, relative to the pipeline root; '' to keep it in
  *   the cache only.
  *
@@ -37,8 +38,10 @@ export const trainStage: StageDef = {
   description: 'train the built-in MNIST convnet for networks given as train: {seed}',
   axes: ['network'],
   defaults: {
-    epochs: 3, batch: 64, learningRate: 0.001, images: 60000, testImages: 10000,
-    backend: 'auto', save: 'models/mnist/{network}',
+    epochs: 2, batch: 64, learningRate: 0.001, images: 60000, testImages: 10000,
+    // Nothing is copied out of the cache unless asked: a pipeline that
+    // trains a network named like a shipped one must not replace it.
+    backend: 'auto', save: '',
   },
   cosmetic: ['save'],
 

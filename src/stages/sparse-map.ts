@@ -123,6 +123,7 @@ export const sparseMapStage: StageDef = {
 
     writeNpy(join(ctx.out, 'weights.npy'), result.weights, result.shape);
     report(ctx, params, result, unitsA);
+    warnDeadTargets(ctx, params, summary);
     const out: SparseMapSummary = {
       decay: params.decay, alpha: result.alpha, direction: params.direction,
       fitLoss: result.fitLoss, holdoutLoss: result.holdoutLoss,
@@ -133,6 +134,22 @@ export const sparseMapStage: StageDef = {
     return { summary: { ...out } };
   },
 };
+
+/**
+ * Dead target units score 0 loss by definition (nothing to predict), so a
+ * layer whose targets are mostly dead shows a low loss that says little:
+ * say so beside the number rather than let it read as a good prediction.
+ */
+function warnDeadTargets(ctx: StageContext, params: SparseParams,
+  summary: NormalizeSummary): void {
+  const side = params.direction === 'a-to-b' ? 'b' : 'a';
+  const units = side === 'b' ? summary.unitsB : summary.unitsA;
+  const dead = summary.dead[side].length + summary.constant[side].length;
+  if (dead * 2 < units) return;
+  ctx.warn(`${dead} of the ${units} target units have zero variance and ` +
+    `count as perfectly predicted (loss 0); the losses cover only the ` +
+    `${units - dead} live units.`);
+}
 
 /** Warnings and run records from one solve. */
 function report(ctx: StageContext, params: SparseParams,

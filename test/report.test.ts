@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import seedrandom from 'seedrandom';
-import { writeNpy } from '../src/core/npy.js';
-import { collectArtifacts, lookupInInputs, reportRefs }
+import { readNpy, writeNpy } from '../src/core/npy.js';
+import { collectArtifacts, instanceId, lookupInInputs, reportRefs }
   from '../src/report/collect.js';
+import { hacFigure } from '../src/report/hac-figure.js';
 import { fixed } from '../src/report/format.js';
 import { reportStage } from '../src/stages/report.js';
 import type { Artifact, Manifest, ResolvedPipeline }
@@ -129,12 +130,33 @@ function manifest(id: string, kind: string, seconds: number,
     warnings, started: '2026-12-03T10:00:00.000Z', seconds };
 }
 
+/** The second stages of `fakeRun(root, true)`, as a user adds them. */
+const fineStages = {
+  'match-strict': { kind: 'match', params: { thresholds: [0.9] } },
+  'sparse-fine': { kind: 'sparse-map', params: { decays: [3e-4, 5e-4] } },
+  'hac-fine': { kind: 'hac', needs: ['sparse-fine'],
+    params: { decay: 5e-4 } },
+};
+const fineYaml = '  match-strict: { kind: match, thresholds: [0.9] }\n' +
+  '  sparse-fine: { kind: sparse-map, decays: [3e-4, 5e-4] }\n' +
+  '  hac-fine: { kind: hac, decay: 5e-4, needs: [sparse-fine] }\n';
+
+/** The W a fake sparse-map stage finds: soft-thresholded correlations. */
+function fakeWeights(cab: Float64Array, decay: number, scale: number) {
+  const t = Math.min(1, 8 * Math.sqrt(decay));
+  return cab.map((c) => scale * Math.sign(c) *
+    Math.max(Math.abs(c) - t, 0));
+}
+
 /**
  * A realistic cache: net1 and net2 are the planted-small activations,
  * net3 is net2 with noise; layer conv2 adds more noise to B. Writes the
  * .npy files each stage documents and returns the report's inputs.
+ * With `fine`, the pipeline also holds the stages of `fineStages`: a
+ * second match, sparse-map and hac stage (sparse-fine's W is scaled by
+ * 0.9, so that a figure drawn from the wrong stage shows).
  */
-function fakeRun(root: string): { pipeline: ResolvedPipeline;
+function fakeRun(root: string, fine = false): { pipeline: ResolvedPipeline;
   inputs: Record<string, Artifact[]> } {
   const rng = seedrandom('report');
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) *
@@ -152,7 +174,8 @@ function fakeRun(root: string): { pipeline: ResolvedPipeline;
     '  net3: { activations: exported/{layer}.npy }\n' +
     `layers: [conv1, conv2]\npairs: [[net1, net2], [net1, net3]]\n` +
     `stages:\n  match: {}\n  mutual-info: {}\n  sparse-map: { decays: ` +
-    `[${decays.join(', ')}] }\n  hac: { decay: 1e-3 }\n  report: {}\n`;
+    `[${decays.join(', ')}] }\n  hac: { decay: 1e-3 }\n` +
+    (fine ? fineYaml : '') + '  report: {}\n';
   const pipeline = testPipeline({ root,
     networks: { net1: { name: 'net1', train: { seed: 1 } },
       net2: { name: 'net2', train: { seed: 2 } },
@@ -163,6 +186,7 @@ function fakeRun(root: string): { pipeline: ResolvedPipeline;
       'mutual-info': { kind: 'mutual-info', params: { bins: 20 } },
       'sparse-map': { kind: 'sparse-map', params: { decays } },
       hac: { kind: 'hac', params: { decay: 1e-3 } },
+      ...(fine ? fineStages : {}),
       report: { kind: 'report', params: {} },
     } });
   writeFileSync(pipeline.file, yaml);
@@ -193,14 +217,25 @@ function fakeRun(root: string): { pipeline: ResolvedPipeline;
     put(`match@${at}`, m, { 'corr_ab.npy': [cab, [24, 20]],
       'corr_aa.npy': [correlation(a, 24, a, 24), [24, 24]],
       'corr_bb.npy': [correlation(bb, 20, bb, 20), [20, 20]] }, 1.2);
+    if (fine) {
+      // Thresholds are all that differ: the same correlations.
+      const strict = matchSummary(cab, 24, 20);
+      strict.below = [{ threshold: 0.9, fraction: strict.semi.valueOfA
+        .filter((v) => v < 0.9).length / 24 }];
+      put(`match-strict@${at}`, strict, { 'corr_ab.npy': [cab, [24, 20]],
+        'corr_aa.npy': [correlation(a, 24, a, 24), [24, 24]],
+        'corr_bb.npy': [correlation(bb, 20, bb, 20), [20, 20]] }, 1.1);
+    }
     const mi = cab.map((r) => -0.5 * Math.log(1 - Math.min(r * r, 0.99)));
     put(`mutual-info@${at}`, { ...matchSummary(mi, 24, 20), samples: rows,
       bins: 20, zero: 1e-6, unit: 'nats', single: { a: [22, 23], b: [19] } },
     { 'mi.npy': [mi, [24, 20]] }, 8.5,
     [`only ${rows} aligned samples, fewer than 60000: used all`]);
-    for (const d of decays) {
-      const t = Math.min(1, 8 * Math.sqrt(d));
-      const w = cab.map((c) => Math.sign(c) * Math.max(Math.abs(c) - t, 0));
+    const sweeps: [string, number[], number][] = [['sparse-map', decays, 1],
+      ...(fine ? [['sparse-fine', [3e-4, 5e-4], 0.9] as [string, number[],
+        number]] : [])];
+    for (const [stage, sweep, scale] of sweeps) for (const d of sweep) {
+      const w = fakeWeights(cab, d, scale);
       const kept = w.filter((v) => Math.abs(v) > 1e-3).length / 20;
       let fit = 0;
       for (let j = 0; j < 20; j++) {
@@ -208,15 +243,18 @@ function fakeRun(root: string): { pipeline: ResolvedPipeline;
         for (let i = 0; i < 24; i++) best = Math.max(best, w[i * 20 + j] ** 2);
         fit += (0.5 - 0.5 * Math.min(best * 1.6, 0.9)) / 20;
       }
-      put(`sparse-map@${at}/decay=${d}`, { decay: d, alpha: d * Math.sqrt(480),
+      put(`${stage}@${at}/decay=${d}`, { decay: d, alpha: d * Math.sqrt(480),
         direction: 'a-to-b', fitLoss: fit, holdoutLoss: fit + 0.04 *
         Math.exp(-d * 3000), weightsPerUnit: kept, gap: 1e-9,
         tolerance: 1e-6, converged: true, iterations: 40 },
       { 'weights.npy': [w, [24, 20]] }, 0.4);
-      if (d !== 1e-3) continue;
+      const hac = stage === 'sparse-map' ? d === 1e-3 && 'hac'
+        : d === 5e-4 && 'hac-fine';
+      if (!hac) continue;
       const { linkage, order } = averageLinkage(w, 24, 20);
-      put(`hac@${at}`, { decay: d, leaves: 44, unitsA: 24, unitsB: 20,
-        members: [], pairsAB: 12, pairsAA: 0, pairsBB: 0 },
+      put(`${hac}@${at}`, { decay: d, leaves: 44, unitsA: 24, unitsB: 20,
+        members: [], pairsAB: hac === 'hac' ? 12 : 9, pairsAA: 0,
+        pairsBB: hac === 'hac' ? 0 : 1 },
       { 'linkage.npy': [linkage, [43, 4]], 'order.npy': [order, [44]] }, 0.1);
     }
   }
@@ -294,6 +332,96 @@ test('the report stage writes tables, figures and report.html', async () => {
   assert.deepEqual(networks.rows.map((r: any) => r.accuracy),
     [0.9871, 0.9851, null]);
   assert.equal(networks.rows[2].source, 'activations exported/{layer}.npy');
+  removeDir(root);
+  removeDir(run.out);
+});
+
+test('second stages of match, sparse-map and hac reach tables, figures ' +
+  'and page', async () => {
+  const root = tempDir();
+  const { pipeline, inputs } = fakeRun(root, true);
+
+  // The runner's expansion (of the stages with their defaults, as the
+  // pipeline reader gives them) resolves every ref to the same instance.
+  const { expand } = await import('../src/pipeline/expand.js');
+  const { builtinRegistry } = await import('../src/stages/index.js');
+  const reg = await builtinRegistry();
+  const resolved = { ...pipeline, stages: Object.fromEntries(Object.entries(
+    pipeline.stages).map(([name, s]) => [name, { ...s, params: {
+    ...structuredClone(reg.get(s.kind)!.def.defaults), ...s.params } }])) };
+  const graph = expand(resolved, reg);
+  const read = graph.instances.get('report')!.inputs
+    .flatMap((i) => i.from);
+  const refs = reportRefs(resolved);
+  assert.deepEqual([...read].sort(), refs.map((r) =>
+    instanceId(r.stage, r.coords)).sort());
+  assert.equal(refs.filter((r) => r.stage === 'sparse-fine').length, 2 * 2 * 2);
+  assert.ok(graph.instances.get('hac-fine@net1-net2/conv1')!.inputs[0].from
+    .includes('sparse-fine@net1-net2/conv1/decay=0.0005'));
+
+  const run = await runStage(reportStage, { pipeline, inputs });
+  assert.deepEqual(run.warnings, []);
+  const json = (name: string) => JSON.parse(readFileSync(join(run.out,
+    'tables', `${name}.json`), 'utf8'));
+
+  // Sparse: one row per pair × layer, the two sweeps merged in order.
+  const holdout = json('sparse-holdout');
+  assert.deepEqual(holdout.columns.map((c: any) => c.label), ['A', 'B',
+    'layer', '0', '1e-5', '1e-4', '3e-4', '5e-4', '1e-3', '10^-2.6', '1e-2',
+    '1e-1']);
+  assert.equal(holdout.rows.length, 4);
+  const fine = inputs['sparse-map'].find((f) =>
+    f.id === 'sparse-fine@net1-net3/conv2/decay=0.0003')!.summary;
+  assert.equal(holdout.rows[3]['0.0003'], fine.holdoutLoss);
+  assert.equal(holdout.rows[3]['0.001'], inputs['sparse-map'].find((f) =>
+    f.id === 'sparse-map@net1-net3/conv2/decay=0.001')!.summary.holdoutLoss);
+  assert.ok(holdout.notes.includes('Decays 3e-4, 5e-4: stage sparse-fine.'));
+
+  // HAC: a row per stage, named, with its decay and its own counts.
+  const hac = json('hac');
+  assert.deepEqual(hac.columns.map((c: any) => c.key).slice(0, 5),
+    ['a', 'b', 'layer', 'stage', 'decay']);
+  assert.deepEqual(hac.rows.slice(0, 2).map((r: any) =>
+    [r.layer, r.stage, r.decay, r.pairsAB, r.pairsBB]),
+  [['conv1', 'hac', 1e-3, 12, 0], ['conv1', 'hac-fine', 5e-4, 9, 1]]);
+  assert.equal(hac.rows.length, 8);
+
+  // Matching: two match stages, so a stage column and their thresholds.
+  const match = json('matching-correlation');
+  assert.equal(match.rows.length, 8);
+  assert.deepEqual(match.rows.slice(0, 2).map((r: any) => r.stage),
+    ['match', 'match-strict']);
+  assert.equal(match.rows[1]['below 0.9'],
+    inputs.match[1].summary.below[0].fraction);
+  assert.equal(match.rows[1]['below 0.5'], null);
+  assert.ok(!json('matching-mi').columns.some((c: any) => c.key === 'stage'));
+
+  // Figures: hac-fine clusters sparse-fine's W at 5e-4; the two match
+  // stages read one normalize stage, so their heatmaps are drawn once.
+  const figures = run.result.summary.figures as string[];
+  assert.equal(figures.filter((f) => f.endsWith('.png')).length, 12 + 8);
+  assert.equal(figures.filter((f) => f.endsWith('.svg')).length, 8);
+  const file = 'figures/net1-net3/hac-fine/hac-conv2.png';
+  assert.ok(figures.includes(file));
+  const at = (id: string) => inputs[id.startsWith('hac') ? 'hac'
+    : 'sparse-map'].find((f) => f.id === id)!;
+  const drawn = (weightsOf: string) => hacFigure({
+    weights: readNpy(at(weightsOf).file('weights.npy')).data,
+    unitsA: 24, unitsB: 20,
+    linkage: readNpy(at('hac-fine@net1-net3/conv2').file('linkage.npy')).data,
+    order: readNpy(at('hac-fine@net1-net3/conv2').file('order.npy')).data,
+  }).png;
+  const png = readFileSync(join(run.out, file));
+  assert.ok(png.equals(drawn('sparse-fine@net1-net3/conv2/decay=0.0005')));
+  assert.ok(!png.equals(drawn('sparse-map@net1-net3/conv2/decay=0.001')));
+  const svg = readFileSync(join(run.out,
+    'figures/net1-net2/holdout-loss.svg'), 'utf8');
+  assert.ok(svg.includes('3e-4') && svg.includes('10^-2.6'));
+
+  const html = readFileSync(join(run.out, 'report.html'), 'utf8');
+  assert.ok(html.includes(`src="${file}"`));
+  assert.match(html, /hac-fine: conv2: B = /);
+  assert.match(html, /<td>sparse-fine \(sparse-map\)<\/td>/);
   removeDir(root);
   removeDir(run.out);
 });

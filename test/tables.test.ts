@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { collectArtifacts, type ReportArtifacts } from '../src/report/collect.js';
 import { decayLabel, decayLabelTex, escapeTex, fixed, percent }
   from '../src/report/format.js';
@@ -7,10 +9,13 @@ import { renderFormat, toCsv, toJson, toLatex, toMarkdown }
   from '../src/report/table.js';
 import { buildTables, hacTable, matchingTable, renderTable, sparseTable }
   from '../src/report/tables.js';
+import { deadUnitsTable, engineText, networksTable, stageSummaryTable }
+  from '../src/report/tables-run.js';
 import type { HacSummary, MatchingSummary, SparseMapSummary }
   from '../src/stages/summaries.js';
 import type { Artifact } from '../src/stages/types.js';
-import { artifact, fixtureJson, fixtureNpy, testPipeline } from './helpers.js';
+import { artifact, fixtureJson, fixtureNpy, tempDir, testPipeline }
+  from './helpers.js';
 
 const expected = fixtureJson('planted-small', 'expected.json');
 const nA: number = expected.units_a;
@@ -166,14 +171,17 @@ test('the correlation matching table holds the planted answers', () => {
   assert.equal(csv[0][5], 'mean semi');
   assert.equal(Number(csv[1][5]), semi);
   assert.equal(Number(csv[1][6]), bip);
-  assert.equal(csv[1][7], `${s.agree} / 24`);
+  // A ratio is its count k for programs; n is the units A column.
+  assert.equal(csv[1][7], String(s.agree));
+  assert.equal(Number(csv[1][3]), 24);
   assert.equal(Number(csv[1][9]), below5);
   assert.deepEqual(csv[2].slice(3), Array(8).fill(''));
 
   // JSON round-trips the raw values.
   const json = JSON.parse(toJson(table));
   assert.equal(json.rows[0].semi, semi);
-  assert.deepEqual(json.rows[0].agree, { k: s.agree, n: 24 });
+  assert.equal(json.rows[0].agree, s.agree);
+  assert.equal(json.columns[7].kind, 'count');
   assert.equal(json.rows[1].semi, null);
   assert.deepEqual(json.columns.map((c: any) => c.key).slice(0, 3),
     ['a', 'b', 'layer']);
@@ -205,7 +213,7 @@ test('the MI matching table uses the MI answers', () => {
 
 test('the sparse tables put decays in columns, 10^-2.6 included', () => {
   const arts = plantedArtifacts();
-  const table = sparseTable(arts.sparse, arts.decays, 'weightsPerUnit');
+  const table = sparseTable(arts, 'weightsPerUnit');
   const md = toMarkdown(table).split('\n');
   assert.equal(md[2], '| A | B | layer | 0 | 1e-4 | 1e-3 | 10^-2.6 | ' +
     '1e-2 | 1e-1 |');
@@ -216,7 +224,7 @@ test('the sparse tables put decays in columns, 10^-2.6 included', () => {
   assert.equal(Number(csv[1][3]), 16.75);
   assert.ok(toLatex(table).includes('$10^{-2.6}$'));
 
-  const holdout = sparseTable(arts.sparse, arts.decays, 'holdoutLoss');
+  const holdout = sparseTable(arts, 'holdoutLoss');
   const json = JSON.parse(toJson(holdout));
   assert.equal(json.rows[0]['0.1'], expected.sparse_mapping[5].fit_loss);
   assert.equal(json.rows[1]['0.001'], null);
@@ -261,4 +269,97 @@ test('renderTable names the tables there are for an unknown name', () => {
     'Sparse prediction: holdout loss', 'Hierarchical clustering']) {
     assert.ok(all.includes(name), name);
   }
+});
+
+test('sparse stages that repeat a decay or map the other way get own rows',
+  () => {
+    const pipeline = testPipeline({
+      networks: { n1: { name: 'n1' }, n2: { name: 'n2' } },
+      pairs: [['n1', 'n2']], layers: ['l1'],
+      stages: {
+        'sparse-map': { kind: 'sparse-map', params: { decays: [0, 1e-3] } },
+        'sparse-tight': { kind: 'sparse-map',
+          params: { decays: [1e-3], tolerance: 1e-10 } },
+        'sparse-back': { kind: 'sparse-map',
+          params: { decays: [1e-3], direction: 'b-to-a' } },
+      } });
+    // Each result's holdout loss tells its stage and decay apart.
+    const loss = (stage: string, decay: number) =>
+      ['sparse-map', 'sparse-tight', 'sparse-back'].indexOf(stage) / 10 +
+      decay;
+    const arts = collectArtifacts(pipeline, (ref) =>
+      ref.role === 'sparse-map' ? artifact('/none', { decay:
+        ref.coords.point!.decay, holdoutLoss: loss(ref.stage,
+        ref.coords.point!.decay), converged: true }) : undefined);
+    const json = JSON.parse(toJson(sparseTable(arts, 'holdoutLoss')));
+    assert.deepEqual(json.columns.map((c: any) => c.label), ['A', 'B',
+      'layer', 'stages', 'predicts', '0', '1e-3']);
+    assert.deepEqual(json.rows.map((r: any) => [r.stage, r.direction,
+      r['0'], r['0.001']]), [
+      ['sparse-map', 'B from A', 0, 0.001],
+      ['sparse-tight', 'B from A', null, loss('sparse-tight', 1e-3)],
+      ['sparse-back', 'A from B', null, loss('sparse-back', 1e-3)]]);
+    assert.ok(json.notes.some((n: string) => /^stages: /.test(n)));
+  });
+
+test('dead units are listed once per network and layer', () => {
+  const pipeline = testPipeline({
+    networks: { n1: { name: 'n1' }, n2: { name: 'n2' }, n3: { name: 'n3' },
+      unused: { name: 'unused' } },
+    pairs: [['n1', 'n2'], ['n1', 'n3'], ['n2', 'n3']], layers: ['l1', 'l2'],
+    stages: { match: { kind: 'match', params: {} } } });
+  const dead: Record<string, number[]> = { n1: [3], n2: [], n3: [0, 5] };
+  const arts = collectArtifacts(pipeline, (ref) => {
+    if (ref.role !== 'match') return undefined;
+    const [a, b] = ref.coords.pair!;
+    // l2 of n1-n3 names other units for n3: the first result wins.
+    const bDead = ref.coords.layer === 'l2' && a === 'n1' && b === 'n3'
+      ? [7] : dead[b];
+    return artifact('/none', { dead: { a: dead[a], b: bDead },
+      constant: { a: [], b: b === 'n3' ? [1] : [] } });
+  });
+  const table = deadUnitsTable(arts);
+  assert.deepEqual(table.rows.map((r) => [r.network, r.layer, r.dead,
+    r.constant]), [
+    ['n1', 'l1', '3', 'none'], ['n1', 'l2', '3', 'none'],
+    ['n2', 'l1', 'none', 'none'], ['n2', 'l2', 'none', 'none'],
+    ['n3', 'l1', '0, 5', '1'], ['n3', 'l2', '7', '1']]);
+  assert.ok(table.notes.some((n) => n.startsWith('n3 l2: ' +
+    'match@n2-n3/l2 names other zero-variance units than match@n1-n3/l2')));
+});
+
+test('engines read as name, version and threads', () => {
+  assert.equal(engineText({ name: 'onnx', version: 'onnxruntime-node 1.30.0',
+    threads: 1 }), 'onnx 1.30.0 \u00d71');
+  assert.equal(engineText({ name: 'tfjs', version: '4.22.0', threads: 2,
+    backend: 'wasm' }), 'tfjs 4.22.0 \u00d72 (wasm)');
+
+  const pipeline = testPipeline({ networks: { n1: { name: 'n1' },
+    n2: { name: 'n2' } }, pairs: [['n1', 'n2']], layers: ['l1'],
+  stages: { match: { kind: 'match', params: {} } } });
+  const engine = { name: 'onnx', version: 'onnxruntime-node 1.30.0',
+    threads: 1 };
+  const arts = collectArtifacts(pipeline, (ref) => ref.role !== 'normalize'
+    ? undefined : { ...artifact('/none', {}), manifest: { id: 'x',
+      kind: 'normalize', key: 'x', version: 1, params: {}, inputs: {},
+      outputs: [], digest: '', publish: [], records: { engine },
+      warnings: [], started: '', seconds: 2 } });
+  const row = stageSummaryTable(arts).rows[0];
+  assert.equal(row.stage, 'normalize');
+  assert.equal(row.engine, 'onnx 1.30.0 \u00d71');
+});
+
+test('test accuracy comes from the record beside a trained model', () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'net1'));
+  writeFileSync(join(dir, 'net1', 'training.json'),
+    JSON.stringify({ testAccuracy: 0.986 }));
+  const pipeline = testPipeline({ root: dir, networks: {
+    net1: { name: 'net1', model: join(dir, 'net1', 'model.json') },
+    net2: { name: 'net2', model: join(dir, 'net2', 'model.json') } } });
+  const table = networksTable(collectArtifacts(pipeline, () => undefined));
+  assert.deepEqual(table.rows.map((r) => r.accuracy), [0.986, null]);
+  assert.equal(table.rows[0].source, 'TF.js model net1/model.json');
+  assert.ok(table.notes[0].includes('recorded when the network was ' +
+    'trained (training.json beside the model); \u2014 where none'));
 });

@@ -40,22 +40,40 @@ export const pairLayerColumns: Column[] = [
   { key: 'layer', label: 'layer', kind: 'text' },
 ];
 
+/**
+ * The cells naming a result: pair, layer, and its stage (shown only by
+ * tables with a stage column); `pair` is the hidden grouping key.
+ */
 export function pairLayerCells(found: { pair: [string, string];
-  layer: string }): Record<string, Cell> {
+  layer: string; stage?: string }): Record<string, Cell> {
   const [a, b] = found.pair;
-  return { a, b, layer: found.layer, pair: `${a}\u0000${b}` };
+  const row: Record<string, Cell> = { a, b, layer: found.layer,
+    pair: `${a}\u0000${b}` };
+  if (found.stage !== undefined) row.stage = found.stage;
+  return row;
+}
+
+/** The column naming the stage of a row, for kinds with several stages. */
+export const stageColumn: Column = { key: 'stage', label: 'stage',
+  kind: 'text' };
+
+/** The pair × layer columns, then a stage column if `stages` > 1. */
+export function leadingColumns(stages: number): Column[] {
+  return stages > 1 ? [...pairLayerColumns, stageColumn]
+    : [...pairLayerColumns];
 }
 
 /** A number cell of one result: `what` names the value in its notes. */
 export type NumberCellOf = (value: unknown, what: string) => number | null;
 
 /**
- * The row of one pair × layer result: its pair and layer cells, then
- * `fill` writes the rest from the summary. A result with no summary gets
- * null in every column after the leading three, and a note.
+ * The row of one pair × layer result: its pair, layer and stage cells,
+ * then `fill` writes the rest from the summary. A result with no summary
+ * gets null in every other column, and a note.
  */
 export function pairLayerRow<S>(
-  found: { id: string; pair: [string, string]; layer: string; summary?: S },
+  found: { id: string; pair: [string, string]; layer: string;
+    stage?: string; summary?: S },
   columns: Column[], notes: Notes,
   fill: (summary: S, row: Record<string, Cell>, num: NumberCellOf) => void,
 ): Record<string, Cell> {
@@ -63,7 +81,7 @@ export function pairLayerRow<S>(
   const s = found.summary;
   if (!s) {
     missingNote(found.id, notes);
-    for (const c of columns.slice(pairLayerColumns.length)) row[c.key] = null;
+    for (const c of columns) if (!(c.key in row)) row[c.key] = null;
     return row;
   }
 

@@ -3,6 +3,9 @@
  * Vega's headless view (no canvas, no browser, no network): the matched
  * value curves of a pair, and holdout loss and weights per unit against
  * decay. Text uses the generic sans-serif family, so no font is fetched.
+ * Sizes are for a page: the report shows the curves across its width
+ * and the decay charts two to a row, near their natural size, so that
+ * no label falls below 12 pixels.
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -12,10 +15,12 @@ const config = {
   font: 'sans-serif',
   background: 'white',
   view: { stroke: '#ccc' },
-  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
-  header: { labelFontSize: 12, titleFontSize: 12 },
-  title: { fontSize: 14, anchor: 'start' as const },
+  axis: { labelFontSize: 13, titleFontSize: 14, titleFontWeight: 'normal',
+    gridColor: '#eee' },
+  legend: { labelFontSize: 13, titleFontSize: 14, symbolSize: 120,
+    symbolStrokeWidth: 3 },
+  header: { labelFontSize: 15, labelFontWeight: 'bold', titleFontSize: 14 },
+  title: { fontSize: 17, anchor: 'start' as const, offset: 12 },
 };
 
 /** Render a Vega-Lite spec to SVG text. */
@@ -51,8 +56,8 @@ export function curvesSpec(points: CurvePoint[], layers: string[],
     columns: Math.min(layers.length, 3),
     resolve: { scale: { x: 'independent' } },
     spec: {
-      width: 220, height: 160,
-      mark: { type: 'line', strokeWidth: 1.5 },
+      width: 300, height: 200,
+      mark: { type: 'line', strokeWidth: 2 },
       encoding: {
         x: { field: 'rank', type: 'quantitative',
           title: 'unit (sorted by matched value)' },
@@ -82,7 +87,7 @@ export function decaySpec(points: DecayPoint[], layers: string[],
   const sorted = [...decays].sort((a, b) => a - b);
   const values = points.map((p) => ({ ...p, label: decayLabel(p.decay) }));
   const line = {
-    mark: { type: 'line', point: true, strokeWidth: 1.5 },
+    mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
     encoding: {
       x: { field: 'label', type: 'ordinal', title: 'decay',
         sort: sorted.map(decayLabel), axis: { labelAngle: 0 } },
@@ -101,7 +106,7 @@ export function decaySpec(points: DecayPoint[], layers: string[],
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title, width: 360, height: 220,
+    title, width: 420, height: 260,
     data: { values },
     layer,
   } as TopLevelSpec;

@@ -15,6 +15,14 @@ export const reportRoles = ['match', 'mutual-info', 'sparse-map', 'hac',
   'normalize', 'extract', 'train'] as const;
 export type ReportRole = typeof reportRoles[number];
 
+/**
+ * The analysis kinds a pipeline may hold several stages of (each under
+ * its own name): the report reads every listed stage of these kinds.
+ */
+export const analysisKinds =
+  ['match', 'mutual-info', 'sparse-map', 'hac'] as const;
+export type AnalysisKind = typeof analysisKinds[number];
+
 /** A reference to one stage instance (never an external file). */
 export interface StageRef {
   role: ReportRole;
@@ -28,6 +36,8 @@ export interface Found<S> {
   ref: StageRef;
   /** The runner's instance id, e.g. match@net1-net2/conv2. */
   id: string;
+  /** The stage's name in the pipeline, e.g. sparse-fine. */
+  stage: string;
   artifact?: Artifact;
   summary?: S;
 }
@@ -39,7 +49,7 @@ export interface PairLayerFound<S> extends Found<S> {
 
 export interface SparseFound extends PairLayerFound<SparseMapSummary> {
   decay: number;
-  /** False for a decay read only for the HAC figure. */
+  /** False for a decay read only for a clustering figure. */
   inSweep: boolean;
 }
 
@@ -47,13 +57,29 @@ export interface NetworkFound<S> extends Found<S> {
   network: string;
 }
 
+/**
+ * Sparse-map stages whose results share one row of the sparse tables:
+ * same direction, no decay in common, so every cell has one source.
+ */
+export interface SparseGroup {
+  /** Stage names, in pipeline order. */
+  stages: string[];
+  direction: 'a-to-b' | 'b-to-a';
+  /** The union of their sweeps, ascending. */
+  decays: number[];
+}
+
 /** Everything the tables, figures and HTML are made from. */
 export interface ReportArtifacts {
   pipeline: ResolvedPipeline;
-  /** Stage name per role, for the roles the pipeline has. */
-  stages: Partial<Record<ReportRole, string>>;
-  /** The sparse-map sweep, in pipeline order. */
-  decays: number[];
+  /**
+   * Stage names per role: every listed stage of an analysis kind, in
+   * pipeline order (none when the pipeline lists none); the one stage
+   * read for normalize (when read), extract and train.
+   */
+  stages: Record<ReportRole, string[]>;
+  /** The sparse-map stages as rows of the sparse tables. */
+  sparseGroups: SparseGroup[];
   match: PairLayerFound<MatchSummary>[];
   mi: PairLayerFound<MutualInfoSummary>[];
   sparse: SparseFound[];
@@ -72,57 +98,126 @@ export function stageNamed(pipeline: ResolvedPipeline,
   return Object.keys(stages).find((name) => stages[name].kind === kind);
 }
 
+/** Every stage of `kind` the pipeline lists, in pipeline order. */
+export function stagesOfKind(pipeline: ResolvedPipeline,
+  kind: string): string[] {
+  return Object.keys(pipeline.stages).filter((name) =>
+    (pipeline.stages[name].kind ?? name) === kind);
+}
+
+/**
+ * The stage of `kind` that stage `reader` reads, as the runner picks it
+ * (src/pipeline/expand.ts): one of its `needs` of that kind, else the
+ * stage named like the kind, else the only stage of the kind, else an
+ * implicit stage named like the kind (with the kind's defaults).
+ */
+export function upstreamStage(pipeline: ResolvedPipeline, reader: string,
+  kind: string): string {
+  const stages = pipeline.stages;
+  const byNeeds = stages[reader]?.needs?.find((n) =>
+    n === kind || stages[n]?.kind === kind);
+  if (byNeeds) return byNeeds;
+  if (stages[kind]) return kind;
+  const ofKind = Object.keys(stages).filter((n) => stages[n].kind === kind);
+  return ofKind.length === 1 ? ofKind[0] : kind;
+}
+
 function numbers(value: unknown): number[] {
   return Array.isArray(value)
     ? value.filter((v): v is number => typeof v === 'number') : [];
 }
 
-/** The sweep decays, and the HAC decay when it is outside the sweep. */
-function decaysOf(pipeline: ResolvedPipeline) {
-  const sparse = stageNamed(pipeline, 'sparse-map');
-  const hac = stageNamed(pipeline, 'hac');
-  const sweep = sparse ? numbers(pipeline.stages[sparse].params.decays) : [];
-  const extra: number[] = [];
-  const hacParams = hac ? pipeline.stages[hac].params : {};
-  // A hac stage given a weights file reads no sparse-map result.
-  const hacDecay = typeof hacParams.weights === 'string'
-    ? undefined : hacParams.decay;
-  if (sparse && typeof hacDecay === 'number' && !sweep.includes(hacDecay)) {
-    extra.push(hacDecay);
+/** The decays a sparse-map stage sweeps (its `decays`). */
+export function sweepOf(pipeline: ResolvedPipeline, stage: string): number[] {
+  return numbers(pipeline.stages[stage]?.params.decays);
+}
+
+/**
+ * The sparse-map result a hac stage clusters: the stage it reads and
+ * the decay; undefined when it is given a `weights` file instead.
+ */
+export function hacMapping(pipeline: ResolvedPipeline,
+  hac: string): { stage: string; decay: number } | undefined {
+  const params = pipeline.stages[hac]?.params ?? {};
+  if (typeof params.weights === 'string') return undefined;
+  // The hac stage's default decay, when a test pipeline leaves it out.
+  const decay = typeof params.decay === 'number' ? params.decay : 1e-3;
+  return { stage: upstreamStage(pipeline, hac, 'sparse-map'), decay };
+}
+
+/**
+ * The sparse-map stages as table rows: each joins the first group of
+ * its direction it shares no decay with, else starts its own. With one
+ * stage, or a second that only adds decays, there is one row per pair ×
+ * layer as in the study; a second stage that repeats a decay (other
+ * tolerance, say) gets rows of its own.
+ */
+export function sparseGroupsOf(pipeline: ResolvedPipeline): SparseGroup[] {
+  const groups: SparseGroup[] = [];
+  for (const stage of stagesOfKind(pipeline, 'sparse-map')) {
+    const direction = pipeline.stages[stage].params.direction === 'b-to-a'
+      ? 'b-to-a' : 'a-to-b';
+    const sweep = sweepOf(pipeline, stage);
+    const group = groups.find((g) => g.direction === direction &&
+      !sweep.some((d) => g.decays.includes(d)));
+    if (group) {
+      group.stages.push(stage);
+      group.decays = [...group.decays, ...sweep];
+    } else {
+      groups.push({ stages: [stage], direction, decays: [...sweep] });
+    }
   }
-  return { sweep, extra };
+  for (const g of groups) {
+    g.decays = [...new Set(g.decays)].sort((x, y) => x - y);
+  }
+  return groups;
 }
 
 /**
  * Every instance the report reads, in a fixed order: per pair × layer
- * match, mutual-info, sparse-map (each decay), hac, for the stages the
- * pipeline lists (an unlisted one would run just for the report), and
- * normalize when they read it; then extract per network and train per
- * `train:` network.
+ * every listed stage of match, then of mutual-info, then of sparse-map
+ * (each decay of its sweep), the sparse-map result each hac stage
+ * clusters when outside those sweeps, every hac stage, and normalize
+ * when they read it; then extract per network and train per `train:`
+ * network. An analysis kind the pipeline does not list is not read (it
+ * would run just for the report); an instance is listed once.
  */
 export function reportRefs(pipeline: ResolvedPipeline): StageRef[] {
   const refs: StageRef[] = [];
+  const seen = new Set<string>();
+  const add = (ref: StageRef) => {
+    const id = instanceId(ref.stage, ref.coords);
+    if (seen.has(id)) return;
+    seen.add(id);
+    refs.push(ref);
+  };
   const name = (role: ReportRole) => stageNamed(pipeline, role);
-  const { sweep, extra } = decaysOf(pipeline);
+  const listed = (kind: AnalysisKind) => stagesOfKind(pipeline, kind);
 
   for (const pair of pipeline.pairs) {
     for (const layer of pipeline.layers) {
       const coords = { pair: [pair[0], pair[1]] as [string, string], layer };
       for (const role of ['match', 'mutual-info'] as const) {
-        const stage = name(role);
-        if (stage) refs.push({ role, stage, coords });
+        for (const stage of listed(role)) add({ role, stage, coords });
       }
-      const sparse = name('sparse-map');
-      for (const decay of sparse ? [...sweep, ...extra] : []) {
-        refs.push({ role: 'sparse-map', stage: sparse!,
-          coords: { ...coords, point: { decay } } });
+      for (const stage of listed('sparse-map')) {
+        for (const decay of sweepOf(pipeline, stage)) {
+          add({ role: 'sparse-map', stage,
+            coords: { ...coords, point: { decay } } });
+        }
       }
-      const hac = name('hac');
-      if (hac) refs.push({ role: 'hac', stage: hac, coords });
+      // The clustering figure draws the W its hac stage clustered.
+      for (const hac of listed('hac')) {
+        const mapping = hacMapping(pipeline, hac);
+        if (!mapping) continue;
+        add({ role: 'sparse-map', stage: mapping.stage,
+          coords: { ...coords, point: { decay: mapping.decay } } });
+      }
+      for (const stage of listed('hac')) add({ role: 'hac', stage, coords });
       // match and sparse-map read normalize@, so it runs anyway.
-      const normalize = name('normalize') ??
-        (name('match') || name('sparse-map') ? 'normalize' : undefined);
-      if (normalize) refs.push({ role: 'normalize', stage: normalize, coords });
+      const normalize = name('normalize') ?? (listed('match').length +
+        listed('sparse-map').length > 0 ? 'normalize' : undefined);
+      if (normalize) add({ role: 'normalize', stage: normalize, coords });
     }
   }
 
@@ -130,10 +225,10 @@ export function reportRefs(pipeline: ResolvedPipeline): StageRef[] {
   // whether or not the file lists these stages, so they are read even
   // when implicit: that runs nothing that would not run anyway.
   for (const network of Object.keys(pipeline.networks)) {
-    refs.push({ role: 'extract', stage: name('extract') ?? 'extract',
+    add({ role: 'extract', stage: name('extract') ?? 'extract',
       coords: { network } });
     if (pipeline.networks[network].train) {
-      refs.push({ role: 'train', stage: name('train') ?? 'train',
+      add({ role: 'train', stage: name('train') ?? 'train',
         coords: { network } });
     }
   }
@@ -181,22 +276,24 @@ export function collectArtifacts(pipeline: ResolvedPipeline,
   const refs = reportRefs(pipeline);
   const lookup = typeof source === 'function'
     ? source : lookupInInputs(refs, source);
-  const { sweep } = decaysOf(pipeline);
+  const stages = Object.fromEntries(reportRoles.map((role) =>
+    [role, [] as string[]])) as Record<ReportRole, string[]>;
+  for (const kind of analysisKinds) stages[kind] = stagesOfKind(pipeline, kind);
+  for (const ref of refs) {
+    if (analysisKinds.includes(ref.role as AnalysisKind)) continue;
+    if (!stages[ref.role].includes(ref.stage)) stages[ref.role].push(ref.stage);
+  }
+  if (stages.extract.length === 0) stages.extract.push('extract');
   const out: ReportArtifacts = {
-    pipeline, stages: {}, decays: sweep,
+    pipeline, stages, sparseGroups: sparseGroupsOf(pipeline),
     match: [], mi: [], sparse: [], hac: [], normalize: [], extract: [],
     train: [],
   };
-  for (const role of reportRoles) {
-    const stage = stageNamed(pipeline, role);
-    if (stage) out.stages[role] = stage;
-  }
-  out.stages.extract ??= 'extract';
 
   for (const ref of refs) {
     const artifact = lookup(ref);
-    const base = { ref, id: instanceId(ref.stage, ref.coords), artifact,
-      summary: artifact?.summary as any };
+    const base = { ref, id: instanceId(ref.stage, ref.coords),
+      stage: ref.stage, artifact, summary: artifact?.summary as any };
     const { pair, layer, network, point } = ref.coords;
     if (network !== undefined) {
       const entry = { ...base, network };
@@ -211,7 +308,8 @@ export function collectArtifacts(pipeline: ResolvedPipeline,
     else if (ref.role === 'normalize') out.normalize.push(at);
     else {
       const decay = point!.decay;
-      out.sparse.push({ ...at, decay, inSweep: sweep.includes(decay) });
+      out.sparse.push({ ...at, decay,
+        inSweep: sweepOf(pipeline, ref.stage).includes(decay) });
     }
   }
   return out;

@@ -4,6 +4,12 @@
  * between, B's units in matched order) and the clustering figure; per
  * pair the matched-value curves (correlation and MI) and the sparse
  * mapping's holdout loss and weights per unit against decay.
+ *
+ * A pipeline may hold several stages of one kind (sparse-fine beside
+ * sparse-map, say). Each draws its own figures; those of a stage not
+ * named like its kind go to figures/<a>-<b>/<stage>/ and their captions
+ * name it. Match stages that read the same normalize stage have the same
+ * correlations, so they are drawn once.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,9 +19,9 @@ import type { HacSummary, MatchingSummary, MatchSummary }
 import type { Artifact } from '../stages/types.js';
 import { type CurvePoint, curvesSpec, type DecayPoint, decaySpec, renderSvg }
   from './charts.js';
-import type { PairLayerFound, ReportArtifacts } from './collect.js';
-import { samePair } from './collect.js';
-import { pairLabel, safeName } from './format.js';
+import type { PairLayerFound, ReportArtifacts, ReportRole } from './collect.js';
+import { hacMapping, samePair, upstreamStage } from './collect.js';
+import { decayLabel, pairLabel, safeName } from './format.js';
 import { hacFigure } from './hac-figure.js';
 import { heatmap } from './heatmap.js';
 
@@ -28,6 +34,8 @@ export interface Figure {
   file: string;
   pair: [string, string];
   layer?: string;
+  /** The stages drawn, when their kind has several figure sets. */
+  stages?: string[];
   caption: string;
 }
 
@@ -41,6 +49,46 @@ export interface Figures {
 export function pairFolder(pair: [string, string]): string {
   return `figures/${safeName(pair[0])}-${safeName(pair[1])}`;
 }
+
+/**
+ * Stages whose figures are drawn together, under `folder` (figures/<a>-<b>
+ * plus `sub`); `label` names them when their kind has several sets.
+ */
+interface FigureSet {
+  stages: string[];
+  sub: string;
+  label?: string;
+}
+
+/** The figure sets of `kind` from stages grouped as `groups`. */
+function figureSets(kind: ReportRole, groups: string[][]): FigureSet[] {
+  return groups.map((stages) => {
+    const own = groups.length === 1 || stages.includes(kind);
+    return { stages, sub: own ? '' : `/${safeName(stages[0])}`,
+      label: groups.length > 1 ? stages.join(', ') : undefined };
+  });
+}
+
+/** Every set of figures the artifacts' stages make, per kind. */
+function allSets(arts: ReportArtifacts) {
+  const { pipeline, stages } = arts;
+  // Match stages reading one normalize stage share their correlations.
+  const byMoments = new Map<string, string[]>();
+  for (const stage of stages.match) {
+    const moments = upstreamStage(pipeline, stage, 'normalize');
+    byMoments.set(moments, [...(byMoments.get(moments) ?? []), stage]);
+  }
+  return {
+    match: figureSets('match', [...byMoments.values()]),
+    mi: figureSets('mutual-info', stages['mutual-info'].map((s) => [s])),
+    sparse: figureSets('sparse-map', arts.sparseGroups.map((g) => g.stages)),
+    hac: figureSets('hac', stages.hac.map((s) => [s])),
+  };
+}
+
+/** A caption, after the stages' names when the kind has several sets. */
+const named = (set: FigureSet, caption: string) =>
+  set.label ? `${set.label}: ${caption}` : caption;
 
 class Writer {
   readonly figures: Figure[] = [];
@@ -67,9 +115,10 @@ function matrix(artifact: Artifact, name: string, rows: number,
   return m.data as Float64Array;
 }
 
-function correlationFigures(w: Writer, f: PairLayerFound<MatchSummary>) {
+function correlationFigures(w: Writer, f: PairLayerFound<MatchSummary>,
+  set: FigureSet) {
   const s = f.summary!;
-  const folder = pairFolder(f.pair);
+  const folder = pairFolder(f.pair) + set.sub;
   const layer = safeName(f.layer);
   const [a, b] = f.pair;
   const sides: [FigureKind, string, number, number, string][] = [
@@ -92,8 +141,8 @@ function correlationFigures(w: Writer, f: PairLayerFound<MatchSummary>) {
         'values, drawn gray.');
     }
     w.write({ kind, file: `${folder}/${kind}-${layer}.png`, pair: f.pair,
-      layer: f.layer, caption: `${f.layer}: correlation ${what}` },
-    map.png);
+      layer: f.layer, stages: set.label ? set.stages : undefined,
+      caption: named(set, `${f.layer}: correlation ${what}`) }, map.png);
   }
 }
 
@@ -103,13 +152,13 @@ const sameDecay = (x: number, y: number) =>
 /**
  * The mapping W [unitsA, unitsB] a clustering used: the hac stage's
  * weights file when it was given one (transposed for 'b-to-a'), else the
- * sparse-map result at its decay. A string says why there is none.
+ * result of the sparse-map stage it reads at its decay. A string says
+ * why there is none.
  */
 function clusteredWeights(arts: ReportArtifacts,
   f: PairLayerFound<HacSummary>): ArrayLike<number> | string {
   const s = f.summary!;
-  const stage = arts.stages.hac;
-  const params = stage ? arts.pipeline.stages[stage].params : {};
+  const params = arts.pipeline.stages[f.stage]?.params ?? {};
   if (typeof params.weights === 'string') {
     const path = resolve(arts.pipeline.root, params.weights);
     if (!existsSync(path)) return `its weights file ${path} is missing`;
@@ -129,14 +178,16 @@ function clusteredWeights(arts: ReportArtifacts,
     }
     return w;
   }
-  const map = arts.sparse.find((m) => samePair(m.pair, f.pair) &&
-    m.layer === f.layer && sameDecay(m.decay, s.decay) && m.artifact);
+  const from = hacMapping(arts.pipeline, f.stage)?.stage ?? 'sparse-map';
+  const map = arts.sparse.find((m) => m.stage === from &&
+    samePair(m.pair, f.pair) && m.layer === f.layer &&
+    sameDecay(m.decay, s.decay) && m.artifact);
   return map ? matrix(map.artifact!, 'weights.npy', s.unitsA, s.unitsB)
-    : `no sparse-map result at decay ${s.decay} for its weights`;
+    : `no ${from} result at decay ${s.decay} for its weights`;
 }
 
 function clusterFigure(w: Writer, arts: ReportArtifacts,
-  f: PairLayerFound<HacSummary>) {
+  f: PairLayerFound<HacSummary>, set: FigureSet) {
   const s = f.summary!;
   const n = s.unitsA + s.unitsB;
   const link = matrix(f.artifact!, 'linkage.npy', n - 1, 4);
@@ -154,11 +205,12 @@ function clusterFigure(w: Writer, arts: ReportArtifacts,
   }
   const figure = hacFigure({ weights, unitsA: s.unitsA, unitsB: s.unitsB,
     linkage: link, order: readNpy(orderPath).data });
-  w.write({ kind: 'hac', file: `${pairFolder(f.pair)}/hac-` +
+  w.write({ kind: 'hac', file: `${pairFolder(f.pair)}${set.sub}/hac-` +
     `${safeName(f.layer)}.png`, pair: f.pair, layer: f.layer,
-  caption: `${f.layer}: B = [[I, W], [W\u1d40, I]] in leaf order ` +
-    `(decay ${s.decay}), diagonal colored by network, merges as brackets` },
-  figure.png);
+  stages: set.label ? set.stages : undefined,
+  caption: named(set, `${f.layer}: B = [[I, W], [W\u1d40, I]] in leaf ` +
+    `order (decay ${decayLabel(s.decay)}), diagonal colored by network, ` +
+    'merges as brackets') }, figure.png);
 }
 
 /** Sorted matched values of every layer of one pair, as curve points. */
@@ -177,51 +229,79 @@ function curvePoints(found: PairLayerFound<MatchingSummary>[]): CurvePoint[] {
   return points;
 }
 
-async function pairCharts(w: Writer, arts: ReportArtifacts,
-  pair: [string, string]) {
+type Sets = ReturnType<typeof allSets>;
+
+/** The matched-value curves of a pair, per match and per MI set. */
+async function curveCharts(w: Writer, arts: ReportArtifacts,
+  pair: [string, string], sets: Sets) {
   const layers = arts.pipeline.layers;
   const folder = pairFolder(pair);
   const label = pairLabel(pair);
-  const of = <T extends { pair: [string, string] }>(list: T[]) =>
-    list.filter((f) => samePair(f.pair, pair));
+  const of = <T extends { pair: [string, string]; stage: string }>(
+    list: T[], set: FigureSet) => list.filter((f) =>
+    samePair(f.pair, pair) && f.stage === set.stages[0]);
+  const titled = (set: FigureSet, title: string) =>
+    set.label ? `${title} (${set.label})` : title;
 
-  const match = curvePoints(of(arts.match));
-  if (match.length > 0) {
+  for (const set of sets.match) {
+    const match = curvePoints(of(arts.match, set));
+    if (match.length === 0) continue;
     const svg = await renderSvg(curvesSpec(match, layers,
-      `Matched correlation, ${label}`, 'correlation'));
-    w.write({ kind: 'curves-correlation', file: `${folder}/curves-` +
-      'correlation.svg', pair, caption: 'Matched correlation of each unit ' +
-      'of A, sorted, per layer: semi-matching and bipartite matching' }, svg);
+      titled(set, `Matched correlation, ${label}`), 'correlation'));
+    w.write({ kind: 'curves-correlation', file: `${folder}${set.sub}/` +
+      'curves-correlation.svg', pair, stages: set.label ? set.stages
+      : undefined, caption: named(set, 'Matched correlation of each unit ' +
+      'of A, sorted, per layer: semi-matching and bipartite matching') },
+    svg);
   }
-  const mi = curvePoints(of(arts.mi));
-  if (mi.length > 0) {
-    const unit = of(arts.mi).find((f) => f.summary)?.summary?.unit ?? 'nats';
+  for (const set of sets.mi) {
+    const found = of(arts.mi, set);
+    const mi = curvePoints(found);
+    if (mi.length === 0) continue;
+    const unit = found.find((f) => f.summary)?.summary?.unit ?? 'nats';
     const svg = await renderSvg(curvesSpec(mi, layers,
-      `Matched mutual information, ${label}`, `MI (${unit})`));
-    w.write({ kind: 'curves-mi', file: `${folder}/curves-mi.svg`, pair,
-      caption: 'Matched mutual information of each unit of A, sorted, ' +
-        'per layer' }, svg);
+      titled(set, `Matched mutual information, ${label}`), `MI (${unit})`));
+    w.write({ kind: 'curves-mi', file: `${folder}${set.sub}/curves-mi.svg`,
+      pair, stages: set.label ? set.stages : undefined,
+      caption: named(set, 'Matched mutual information of each unit of A, ' +
+        'sorted, per layer') }, svg);
   }
+}
 
-  const sparse = of(arts.sparse).filter((f) => f.inSweep && f.summary);
-  const points = (field: 'holdoutLoss' | 'weightsPerUnit'): DecayPoint[] =>
-    sparse.map((f) => ({ layer: f.layer, decay: f.decay,
-      value: f.summary![field] })).filter((p) => Number.isFinite(p.value));
-  const holdout = points('holdoutLoss');
-  if (holdout.length > 0) {
-    const svg = await renderSvg(decaySpec(holdout, layers, arts.decays,
-      `Holdout loss against decay, ${label}`, 'holdout loss', 0.5));
-    w.write({ kind: 'holdout-loss', file: `${folder}/holdout-loss.svg`, pair,
-      caption: 'Holdout loss of the sparse mapping per layer; the dashed ' +
-        'line (0.5) is the loss of predicting zero' }, svg);
-  }
-  const weights = points('weightsPerUnit');
-  if (weights.length > 0) {
-    const svg = await renderSvg(decaySpec(weights, layers, arts.decays,
-      `Weights per unit against decay, ${label}`, 'weights per unit'));
-    w.write({ kind: 'weights-per-unit', file: `${folder}/weights-per-` +
-      'unit.svg', pair, caption: 'Mean number of weights per target unit ' +
-      'with |w| > 1e-3' }, svg);
+/** Holdout loss and weights per unit against decay, per sparse set. */
+async function decayCharts(w: Writer, arts: ReportArtifacts,
+  pair: [string, string], sets: Sets) {
+  const layers = arts.pipeline.layers;
+  const label = pairLabel(pair);
+  for (const [i, set] of sets.sparse.entries()) {
+    const group = arts.sparseGroups[i];
+    const folder = pairFolder(pair) + set.sub;
+    const extra = { pair, stages: set.label ? set.stages : undefined };
+    const title = (what: string) => `${what} against decay, ${label}` +
+      (set.label ? ` (${set.label})` : '');
+    const sparse = arts.sparse.filter((f) => samePair(f.pair, pair) &&
+      f.inSweep && f.summary && set.stages.includes(f.stage));
+    const points = (field: 'holdoutLoss' | 'weightsPerUnit'): DecayPoint[] =>
+      sparse.map((f) => ({ layer: f.layer, decay: f.decay,
+        value: f.summary![field] })).filter((p) => Number.isFinite(p.value));
+
+    const holdout = points('holdoutLoss');
+    if (holdout.length > 0) {
+      const svg = await renderSvg(decaySpec(holdout, layers, group.decays,
+        title('Holdout loss'), 'holdout loss', 0.5));
+      w.write({ kind: 'holdout-loss', file: `${folder}/holdout-loss.svg`,
+        ...extra, caption: named(set, 'Holdout loss of the sparse mapping ' +
+          'per layer; the dashed line (0.5) is the loss of predicting ' +
+          'zero') }, svg);
+    }
+    const weights = points('weightsPerUnit');
+    if (weights.length > 0) {
+      const svg = await renderSvg(decaySpec(weights, layers, group.decays,
+        title('Weights per unit'), 'weights per unit'));
+      w.write({ kind: 'weights-per-unit', file: `${folder}/weights-per-` +
+        'unit.svg', ...extra, caption: named(set, 'Mean number of weights ' +
+        'per target unit with |w| > 1e-3') }, svg);
+    }
   }
 }
 
@@ -229,16 +309,22 @@ async function pairCharts(w: Writer, arts: ReportArtifacts,
 export async function writeFigures(arts: ReportArtifacts,
   out: string): Promise<Figures> {
   const w = new Writer(out);
+  const sets = allSets(arts);
   for (const pair of arts.pipeline.pairs) {
-    await pairCharts(w, arts, pair);
+    await curveCharts(w, arts, pair, sets);
+    await decayCharts(w, arts, pair, sets);
     for (const layer of arts.pipeline.layers) {
-      const at = <T extends { pair: [string, string]; layer: string }>(
-        list: T[]) => list.find((f) => samePair(f.pair, pair) &&
-        f.layer === layer);
-      const match = at(arts.match);
-      if (match?.summary) correlationFigures(w, match);
-      const hac = at(arts.hac);
-      if (hac?.summary) clusterFigure(w, arts, hac);
+      const at = <T extends { pair: [string, string]; layer: string;
+        stage: string }>(list: T[], stage: string) => list.find((f) =>
+        samePair(f.pair, pair) && f.layer === layer && f.stage === stage);
+      for (const set of sets.match) {
+        const match = at(arts.match, set.stages[0]);
+        if (match?.summary) correlationFigures(w, match, set);
+      }
+      for (const set of sets.hac) {
+        const hac = at(arts.hac, set.stages[0]);
+        if (hac?.summary) clusterFigure(w, arts, hac, set);
+      }
     }
   }
   return { figures: w.figures, notes: w.notes };

@@ -46,7 +46,10 @@ ul.notes { margin: 0.4rem 0 0; padding-left: 1.2rem; color: var(--muted);
 .side { display: flex; flex-wrap: wrap; gap: 0 2.5rem; }
 .charts, .maps { display: grid; gap: 1rem; margin: 0.5rem 0 1rem;
   grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); }
-.charts { grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); }
+.charts { grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); }
+figure.curves-correlation, figure.curves-mi { grid-column: 1 / -1; }
+figure.curves-correlation img, figure.curves-mi img { width: 100%;
+  max-width: 1200px; }
 figure { margin: 0; }
 figure img { max-width: 100%; height: auto; display: block;
   border: 1px solid var(--line); }

@@ -12,7 +12,7 @@ import type { Figure, Figures } from './figures.js';
 import { escapeHtml as esc, pairLabel } from './format.js';
 import { style } from './html-style.js';
 import { type Format, type Table, tableFolder, toHtml } from './table.js';
-import { allFound } from './tables-run.js';
+import { allFound, recordText } from './tables-run.js';
 
 export interface HtmlInput {
   arts: ReportArtifacts;
@@ -139,7 +139,7 @@ function warningsSection(input: HtmlInput): string {
 function recordsList(artifact: Artifact | undefined): string {
   const records = artifact?.manifest?.records ?? {};
   const entries = Object.entries(records).map(([k, v]) =>
-    `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    `${k}: ${recordText(v) ?? '\u2014'}`);
   return entries.length ? esc(entries.join('; ')) : '\u2014';
 }
 

@@ -1,7 +1,8 @@
 /**
  * One table, four written forms. A Table holds raw values; the
  * formatters decide how they read: three decimals in Markdown, LaTeX
- * and HTML, full precision in CSV and JSON. A missing value is `null`
+ * and HTML, full precision in CSV and JSON; a ratio k / n reads "k / n"
+ * for people and is the number k for programs. A missing value is `null`
  * in the table, an em dash in Markdown/LaTeX/HTML, an empty field in CSV
  * (what spreadsheets and pandas read as missing) and `null` in JSON;
  * the table's notes say why it is missing.
@@ -14,7 +15,8 @@ export const formats: Format[] = ['md', 'csv', 'tex', 'json'];
 
 /**
  * text: a name; count: an integer; number: a real, three decimals;
- * percent: a fraction shown as a percentage; ratio: "k / n"; decay: a
+ * percent: a fraction shown as a percentage; ratio: "k / n" for people,
+ * the count k in CSV and JSON (n is another column); decay: a
  * penalty shown as the study wrote it (1e-3, 10^-2.6).
  */
 export type ColumnKind = 'text' | 'count' | 'number' | 'percent' | 'ratio'
@@ -79,7 +81,7 @@ export function toMarkdown(table: Table): string {
   return lines.join('\n') + '\n';
 }
 
-/** CSV for programs: full precision, k / n kept as text. */
+/** CSV for programs: full precision, a ratio as its count k. */
 export function toCsv(table: Table): string {
   const lines = [table.columns.map((c) => csvField(c.csv ?? c.label))
     .join(',')];
@@ -90,7 +92,7 @@ export function toCsv(table: Table): string {
       if (typeof cell === 'number') {
         return Number.isFinite(cell) ? String(cell) : '';
       }
-      if (typeof cell === 'object') return `${cell.k} / ${cell.n}`;
+      if (typeof cell === 'object') return String(cell.k);
       return csvField(cell);
     }).join(','));
   }
@@ -132,18 +134,19 @@ export function toLatex(table: Table): string {
   return lines.join('\n') + '\n';
 }
 
-/** JSON: the raw values (ratios as {k, n}, missing as null). */
+/** JSON: the raw values (a ratio as its count k, missing as null). */
 export function toJson(table: Table): string {
   const rows = table.rows.map((r) => Object.fromEntries(
     table.columns.map((c) => {
       const cell = r[c.key];
+      if (cell !== null && typeof cell === 'object') return [c.key, cell.k];
       const ok = typeof cell !== 'number' || Number.isFinite(cell);
       return [c.key, cell === undefined || !ok ? null : cell];
     })));
   return JSON.stringify({
     name: table.name, title: table.title,
     columns: table.columns.map((c) => ({ key: c.key, label: c.label,
-      kind: c.kind })),
+      kind: c.kind === 'ratio' ? 'count' : c.kind })),
     rows, notes: table.notes,
   }, null, 2) + '\n';
 }

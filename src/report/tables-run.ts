@@ -1,7 +1,7 @@
 /**
  * Tables about the run rather than the results: the networks (where
  * they came from, test accuracy where known), the dead and constant units
- * of each pair × layer, and how each stage instance ran (version,
+ * of each network × layer, and how each stage instance ran (version,
  * seconds, backend, engine, threads, warnings) from the manifests.
  */
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Artifact } from '../stages/types.js';
 import type { Found, ReportArtifacts } from './collect.js';
 import type { Cell, Column, Table } from './table.js';
-import { Notes, missingNote, numberCell, pairLayerCells, pairLayerColumns }
-  from './cells.js';
+import { Notes, missingNote, numberCell } from './cells.js';
 
 /** Where a network comes from, in a few words. */
 export function networkSource(arts: ReportArtifacts, name: string): string {
@@ -59,16 +58,14 @@ export function networksTable(arts: ReportArtifacts): Table {
     { key: 'images', label: 'images', kind: 'count' },
     { key: 'backend', label: 'backend', kind: 'text' },
   ];
+  let unknown = false;
   const rows = Object.keys(arts.pipeline.networks).map((network) => {
     const train = arts.train.find((t) => t.network === network);
     const extract = arts.extract.find((e) => e.network === network);
     const accuracy = testAccuracy(train?.summary) ??
       accuracyBesideModel(arts.pipeline.networks[network]?.model) ?? null;
-    if (accuracy === null) {
-      notes.add('test accuracy: from train@ (networks trained here, or a ' +
-        'summary.json beside a trained model.json); \u2014 where unknown.');
-    }
-    if (arts.stages.extract && !extract?.summary) {
+    if (accuracy === null) unknown = true;
+    if (!extract?.summary) {
       missingNote(extract?.id ?? `extract@${network}`, notes);
     }
     const s = extract?.summary;
@@ -79,51 +76,111 @@ export function networksTable(arts: ReportArtifacts): Table {
       backend: typeof backend === 'string' ? backend : null,
     } as Record<string, Cell>;
   });
+  const source = 'test accuracy: the accuracy on the test images ' +
+    'recorded when the network was trained (training.json beside the ' +
+    'model)' + (unknown ? '; \u2014 where none was recorded.' : '.');
   return { name: 'networks', title: 'Networks', columns, rows,
-    notes: notes.list };
+    notes: [source, ...notes.list] };
 }
 
 const unitList = (units: number[] | undefined): string | null =>
   units === undefined ? null : units.length === 0 ? 'none' : units.join(', ');
 
+interface LayerUnits {
+  dead?: number[];
+  constant?: number[];
+  /** The instance that named them. */
+  from: string;
+}
+
 /**
- * Zero-variance units per pair × layer, as the match stage named them
- * (or normalize, which found them, when match did not run).
+ * Zero-variance units per network × layer, once each: a network's layer
+ * appears in every pair it belongs to, and every match (or normalize)
+ * result names its units; the first found is shown, and a result that
+ * names other units gets a note.
  */
 export function deadUnitsTable(arts: ReportArtifacts): Table {
   const notes = new Notes();
-  const columns: Column[] = [...pairLayerColumns,
-    { key: 'deadA', label: 'dead in A', kind: 'text' },
-    { key: 'constantA', label: 'constant in A', kind: 'text' },
-    { key: 'deadB', label: 'dead in B', kind: 'text' },
-    { key: 'constantB', label: 'constant in B', kind: 'text' },
+  const columns: Column[] = [
+    { key: 'network', label: 'network', kind: 'text' },
+    { key: 'layer', label: 'layer', kind: 'text' },
+    { key: 'dead', label: 'dead', kind: 'text' },
+    { key: 'constant', label: 'constant', kind: 'text' },
   ];
-  const source = arts.match.length > 0 ? arts.match : arts.normalize;
-  const rows = source.map((f) => {
-    const row = pairLayerCells(f);
-    const s = f.summary;
-    if (!s) missingNote(f.id, notes);
-    row.deadA = unitList(s?.dead?.a);
-    row.constantA = unitList(s?.constant?.a);
-    row.deadB = unitList(s?.dead?.b);
-    row.constantB = unitList(s?.constant?.b);
-    return row;
-  });
+  const known = new Map<string, LayerUnits>();
+  const missing = new Map<string, string>();
+  const same = (x?: number[], y?: number[]) =>
+    JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  for (const f of [...arts.match, ...arts.normalize]) {
+    for (const [side, network] of [['a', f.pair[0]], ['b', f.pair[1]]] as
+      const) {
+      const key = `${network}\u0000${f.layer}`;
+      const s = f.summary;
+      if (!s) {
+        if (!missing.has(key)) missing.set(key, f.id);
+        continue;
+      }
+      const units = { dead: s.dead?.[side], constant: s.constant?.[side],
+        from: f.id };
+      const first = known.get(key);
+      if (!first) known.set(key, units);
+      else if (!same(first.dead, units.dead) ||
+        !same(first.constant, units.constant)) {
+        notes.add(`${network} ${f.layer}: ${units.from} names other ` +
+          `zero-variance units than ${first.from}, shown here.`);
+      }
+    }
+  }
+
+  const paired = new Set(arts.pipeline.pairs.flat());
+  const rows: Record<string, Cell>[] = [];
+  for (const network of Object.keys(arts.pipeline.networks)) {
+    if (!paired.has(network)) continue;
+    for (const layer of arts.pipeline.layers) {
+      const key = `${network}\u0000${layer}`;
+      const units = known.get(key);
+      if (!units && missing.has(key)) missingNote(missing.get(key)!, notes);
+      rows.push({ network, layer, dead: unitList(units?.dead),
+        constant: unitList(units?.constant) });
+    }
+  }
   return {
     name: 'dead-units', title: 'Dead and constant units', columns, rows,
-    groupBy: 'pair',
+    groupBy: 'network',
     notes: ['Units (0-based channel indices) whose variance is zero: dead ' +
       'units never fire, constant units hold one non-zero value. Their ' +
       'correlations are 0.', ...notes.list],
   };
 }
 
+/**
+ * A compute engine record as people read it: "onnx 1.30.0 ×1" (name,
+ * version, threads), with its backend when that says more.
+ */
+export function engineText(value: Record<string, unknown>): string {
+  const name = typeof value.name === 'string' ? value.name : '';
+  let version = typeof value.version === 'string' ? value.version : '';
+  // "onnxruntime-node 1.30.0" under the name onnx: the number says it.
+  const number = /(\d+(\.\d+)+\S*)$/.exec(version)?.[1];
+  if (name && number && version.startsWith(name)) version = number;
+  const parts = [name, version].filter((v) => v !== '');
+  if (typeof value.threads === 'number') parts.push(`\u00d7${value.threads}`);
+  const backend = value.backend;
+  if (typeof backend === 'string' && backend !== '' &&
+    backend !== value.name) parts.push(`(${backend})`);
+  return parts.join(' ');
+}
+
 /** A record value as short text. */
-function recordText(value: unknown): string | null {
+export function recordText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') {
     return String(value);
+  }
+  if (typeof value === 'object' && !Array.isArray(value) &&
+    typeof (value as Record<string, unknown>).name === 'string') {
+    return engineText(value as Record<string, unknown>);
   }
   return JSON.stringify(value);
 }
@@ -132,6 +189,12 @@ function recordText(value: unknown): string | null {
 export function allFound(arts: ReportArtifacts): Found<unknown>[] {
   return [...arts.train, ...arts.extract, ...arts.normalize, ...arts.match,
     ...arts.mi, ...arts.sparse, ...arts.hac];
+}
+
+/** A stage's name, with its kind when renamed: "sparse-fine (sparse-map)". */
+export function stageLabel(arts: ReportArtifacts, stage: string): string {
+  const kind = arts.pipeline.stages[stage]?.kind ?? stage;
+  return kind === stage ? stage : `${stage} (${kind})`;
 }
 
 export function stagesTable(arts: ReportArtifacts): Table {
@@ -195,7 +258,8 @@ export function stageSummaryTable(arts: ReportArtifacts): Table {
     const stage = f.id.split('@')[0];
     groups.set(stage, [...(groups.get(stage) ?? []), f]);
   }
-  const rows = [...groups].map(([stage, list]) => {
+  const rows = [...groups].map(([name, list]) => {
+    const stage = stageLabel(arts, name);
     const ms = list.map((f) => f.artifact!.manifest);
     const has = ms.filter((m) => m !== undefined);
     const times = has.map((m) => m!.seconds).filter(Number.isFinite);

@@ -6,14 +6,15 @@
  */
 import { closest } from 'fastest-levenshtein';
 import { usageError } from '../core/errors.js';
-import type { MatchingSummary, SparseMapSummary } from '../stages/summaries.js';
-import type { PairLayerFound, ReportArtifacts, SparseFound }
+import type { MatchingSummary } from '../stages/summaries.js';
+import type { PairLayerFound, ReportArtifacts, SparseGroup }
   from './collect.js';
+import { samePair } from './collect.js';
 import { decayLabel, decayLabelTex } from './format.js';
 import { type Cell, type Column, type Format, type Table, formats,
   renderFormat } from './table.js';
-import { Notes, missingNote, numberCell, pairLayerCells, pairLayerColumns,
-  pairLayerRow } from './cells.js';
+import { Notes, leadingColumns, missingNote, numberCell, pairLayerCells,
+  pairLayerColumns, pairLayerRow } from './cells.js';
 import { deadUnitsTable, networksTable, stageSummaryTable, stagesTable }
   from './tables-run.js';
 
@@ -22,6 +23,7 @@ import { deadUnitsTable, networksTable, stageSummaryTable, stagesTable }
  * the mean matched value under semi and bipartite matching, how many of
  * A's units have the same partner under both, and the fraction of A's
  * units whose best value is below each threshold ("no match > t").
+ * With results of several stages, a stage column tells their rows apart.
  */
 export function matchingTable(found: PairLayerFound<MatchingSummary>[],
   measure: 'correlation' | 'mi', thresholds: number[] = [],
@@ -35,7 +37,8 @@ export function matchingTable(found: PairLayerFound<MatchingSummary>[],
   const withCorr = found.some((f) =>
     typeof (f.summary as any)?.agreeWithCorrelation === 'number');
 
-  const columns: Column[] = [...pairLayerColumns,
+  const stages = new Set(found.map((f) => f.stage)).size;
+  const columns: Column[] = [...leadingColumns(stages),
     { key: 'unitsA', label: 'units A', kind: 'count' },
     { key: 'unitsB', label: 'units B', kind: 'count' },
     { key: 'semi', label: 'mean semi', kind: 'number' },
@@ -75,11 +78,13 @@ export function matchingTable(found: PairLayerFound<MatchingSummary>[],
     `Mean matched ${what} of A's units under semi-matching (each unit ` +
       'takes its best partner) and bipartite matching (one-to-one, ' +
       'largest total; min(units A, units B) pairs).',
-    "semi = bipartite: A's units whose two partners are the same unit.",
+    "semi = bipartite: A's units whose two partners are the same unit, " +
+      'of units A (CSV and JSON give the count alone).',
     `no match > t: fraction of A's units whose best ${what} is below t.`,
   ];
   if (withCorr) intro.push("same as correlation: A's units whose MI " +
-    'bipartite partner is their correlation bipartite partner.');
+    'bipartite partner is their correlation bipartite partner (CSV and ' +
+    'JSON: the count).');
   return {
     name: measure === 'correlation' ? 'matching-correlation' : 'matching-mi',
     title: measure === 'correlation'
@@ -102,53 +107,97 @@ const sparseTitles: Record<SparseField, [string, string, string]> = {
     'Loss L on the fit split (the images the mapping was fitted on).'],
 };
 
+/** Decay columns, labelled as the study wrote them, exact in CSV. */
+function decayColumns(decays: number[]): Column[] {
+  return decays.map((d) => ({ key: String(d), label: decayLabel(d),
+    tex: decayLabelTex(d), csv: String(d), kind: 'number' as const }));
+}
+
+/** Which stage ran which decays, when several stages share the columns. */
+function sparseSourceNotes(groups: SparseGroup[],
+  arts: ReportArtifacts): string[] {
+  const notes: string[] = [];
+  if (arts.stages['sparse-map'].length < 2) return notes;
+  for (const g of groups) {
+    if (g.stages.length < 2) continue;
+    for (const stage of g.stages) {
+      const own = [...new Set(arts.pipeline.stages[stage].params.decays as
+        number[])].sort((x, y) => x - y).map(decayLabel).join(', ');
+      notes.push(`Decays ${own}: stage ${stage}.`);
+    }
+  }
+  if (groups.length > 1) {
+    notes.push('stages: the sparse-map stages of the row; \u2014 under a ' +
+      'decay they did not run.');
+  }
+  return notes;
+}
+
 /**
  * One value of the sparse mapping per pair × layer (rows) and decay
  * (columns), as in the study's table: holdout loss, weights per target
- * unit above 1e-3, or fit loss.
+ * unit above 1e-3, or fit loss. Every sparse-map stage is shown: stages
+ * of one direction with distinct decays share a row (their decays merged
+ * into ascending columns); a stage that repeats a decay, or maps the
+ * other way, gets rows of its own, named in a stages column.
  */
-export function sparseTable(sparse: SparseFound[], decays: number[],
-  field: SparseField): Table {
+export function sparseTable(arts: ReportArtifacts, field: SparseField):
+  Table {
   const notes = new Notes();
   const [name, title, intro] = sparseTitles[field];
-  const inSweep = sparse.filter((s) => s.inSweep);
-  const columns: Column[] = [...pairLayerColumns, ...decays.map((d) => ({
-    key: String(d), label: decayLabel(d), tex: decayLabelTex(d),
-    csv: String(d), kind: 'number' as const }))];
+  const groups = arts.sparseGroups;
+  const decays = [...new Set(groups.flatMap((g) => g.decays))]
+    .sort((x, y) => x - y);
+  const twoWays = new Set(groups.map((g) => g.direction)).size > 1;
+  const columns: Column[] = [...pairLayerColumns];
+  if (groups.length > 1) {
+    columns.push({ key: 'stage', label: 'stages', kind: 'text' });
+  }
+  if (twoWays) {
+    columns.push({ key: 'direction', label: 'predicts', kind: 'text' });
+  }
+  columns.push(...decayColumns(decays));
 
   const rows: Record<string, Cell>[] = [];
-  for (const f of inSweep) {
-    let row = rows.find((r) => r.a === f.pair[0] && r.b === f.pair[1] &&
-      r.layer === f.layer);
-    if (!row) rows.push(row = pairLayerCells(f));
-    const s = f.summary as SparseMapSummary | undefined;
-    if (!s) {
-      missingNote(f.id, notes);
-      row[String(f.decay)] = null;
-      continue;
+  const { pairs, layers } = arts.pipeline;
+  for (const pair of pairs) for (const layer of layers) for (const g of groups) {
+    const row = pairLayerCells({ pair, layer });
+    row.stage = g.stages.join(', ');
+    row.direction = g.direction === 'a-to-b' ? 'B from A' : 'A from B';
+    for (const d of decays) row[String(d)] = null;
+    const mine = arts.sparse.filter((f) => f.inSweep &&
+      g.stages.includes(f.stage) && samePair(f.pair, pair) &&
+      f.layer === layer);
+    for (const f of mine) {
+      const s = f.summary;
+      if (!s) {
+        missingNote(f.id, notes);
+        continue;
+      }
+      row[String(f.decay)] = numberCell(s[field], field, f.id, notes);
+      if (s.converged === false) {
+        notes.add(`${f.id}: the solver stopped before converging (duality ` +
+          `gap ${s.gap} > tolerance ${s.tolerance} after ${s.iterations} ` +
+          'iterations); its values are approximate.');
+      }
     }
-    row[String(f.decay)] = numberCell(s[field], field, f.id, notes);
-    if (s.converged === false) {
-      notes.add(`${f.id}: the solver stopped before converging (duality ` +
-        `gap ${s.gap} > tolerance ${s.tolerance} after ${s.iterations} ` +
-        'iterations); its values are approximate.');
-    }
+    rows.push(row);
   }
-  for (const row of rows) for (const d of decays) {
-    if (!(String(d) in row)) row[String(d)] = null;
-  }
-  return { name, title, columns, rows, notes: [intro, ...notes.list],
+  return { name, title, columns, rows,
+    notes: [intro, ...sparseSourceNotes(groups, arts), ...notes.list],
     groupBy: 'pair' };
 }
 
 /**
  * The clustering of each mapping (method section 5): leaves, and of the
  * first merges that form two-unit clusters how many join A with B, two
- * units of A, or two of B.
+ * units of A, or two of B. One row per hac stage and pair × layer, with
+ * a stage column when there are several.
  */
 export function hacTable(arts: ReportArtifacts): Table {
   const notes = new Notes();
-  const columns: Column[] = [...pairLayerColumns,
+  const stages = new Set(arts.hac.map((f) => f.stage)).size;
+  const columns: Column[] = [...leadingColumns(stages),
     { key: 'decay', label: 'decay', kind: 'decay' },
     { key: 'leaves', label: 'leaves', kind: 'count' },
     { key: 'pairsAB', label: 'pairs A-B', kind: 'count' },
@@ -172,28 +221,45 @@ export function hacTable(arts: ReportArtifacts): Table {
   };
 }
 
+function numbers(value: unknown): number[] {
+  return Array.isArray(value)
+    ? value.filter((v): v is number => typeof v === 'number') : [];
+}
+
+/** The MI table, its unit from the summaries (else the parameters). */
+function miTable(arts: ReportArtifacts): Table {
+  const unitOf = (stage: string) => {
+    const read = arts.mi.find((f) => f.stage === stage && f.summary);
+    const given = arts.pipeline.stages[stage].params.unit;
+    return read?.summary?.unit ?? (typeof given === 'string' ? given
+      : 'nats');
+  };
+  const units = arts.stages['mutual-info'].map((s) => [s, unitOf(s)]);
+  const distinct = [...new Set(units.map(([, u]) => u))];
+  const table = matchingTable(arts.mi, 'mi', [], distinct.join(' or '));
+  if (distinct.length > 1) {
+    table.notes.push(`MI units: ${units.map(([s, u]) => `${s} in ${u}`)
+      .join(', ')}.`);
+  }
+  return table;
+}
+
 /** Every table the artifacts allow, in report order. */
 export function buildTables(arts: ReportArtifacts): Table[] {
   const out: Table[] = [networksTable(arts)];
-  const params = (role: 'match' | 'mutual-info') => {
-    const stage = arts.stages[role];
-    return stage ? arts.pipeline.stages[stage].params : {};
-  };
-  if (arts.stages.match) {
-    const t = params('match').thresholds;
-    out.push(matchingTable(arts.match, 'correlation',
-      Array.isArray(t) ? t : []));
+  const matches = arts.stages.match;
+  if (matches.length > 0) {
+    const thresholds = matches.flatMap((s) =>
+      numbers(arts.pipeline.stages[s].params.thresholds));
+    out.push(matchingTable(arts.match, 'correlation', thresholds));
   }
-  if (arts.stages['mutual-info']) {
-    const unit = arts.mi.find((f) => f.summary)?.summary?.unit ?? 'nats';
-    out.push(matchingTable(arts.mi, 'mi', [], unit));
-  }
-  if (arts.stages['sparse-map']) {
+  if (arts.stages['mutual-info'].length > 0) out.push(miTable(arts));
+  if (arts.stages['sparse-map'].length > 0) {
     for (const field of ['holdoutLoss', 'weightsPerUnit', 'fitLoss'] as const) {
-      out.push(sparseTable(arts.sparse, arts.decays, field));
+      out.push(sparseTable(arts, field));
     }
   }
-  if (arts.stages.hac) out.push(hacTable(arts));
+  if (arts.stages.hac.length > 0) out.push(hacTable(arts));
   if (arts.match.length + arts.normalize.length > 0) {
     out.push(deadUnitsTable(arts));
   }

@@ -2,20 +2,30 @@
  * report: the tables, figures and HTML page a researcher takes away from
  * a run. One instance (id `report`), no fan-out.
  *
- * Reads (each role arrives as an array, in the order below). match,
- * mutual-info, sparse-map and hac are read only when the pipeline lists
- * them, so the report never makes one run; extract, normalize and train
- * are read even when implicit, since they run anyway:
- * - `match`: match@<a>-<b>/<layer> for every pair × layer;
- * - `mutual-info`: mutual-info@<a>-<b>/<layer>;
- * - `sparse-map`: sparse-map@<a>-<b>/<layer>/decay=<d> for every decay of
- *   `stages.sparse-map.decays`, and the hac stage's decay if it is not
- *   among them and hac has no `weights` file (the clustering figure's W);
- * - `hac`: hac@<a>-<b>/<layer>;
+ * Reads (each role arrives as an array, in the order below). Every
+ * stage the pipeline lists of kind match, mutual-info, sparse-map and hac
+ * is read, by name: a second stage of a kind (`sparse-fine: { kind:
+ * sparse-map, ... }`) shows beside the first. A kind the pipeline does
+ * not list is not read, so the report never makes one run; extract,
+ * normalize and train are read even when implicit, since they run anyway:
+ * - `match`: <stage>@<a>-<b>/<layer> for every match stage, pair × layer;
+ * - `mutual-info`: the same for every mutual-info stage;
+ * - `sparse-map`: <stage>@<a>-<b>/<layer>/decay=<d> for every decay of
+ *   each sparse-map stage's `decays`, and for each hac stage without a
+ *   `weights` file the sparse-map result it clusters (the stage it reads:
+ *   its `needs`, else the one the runner picks; at its decay) when that
+ *   is outside the sweeps (the clustering figure's W);
+ * - `hac`: <stage>@<a>-<b>/<layer> for every hac stage;
  * - `extract`: extract@<network> for every network;
  * - `normalize`: normalize@<a>-<b>/<layer> when match or sparse-map is
  *   listed (for its warnings, timings and dead units);
  * - `train`: train@<network> for networks declared with `train:`.
+ *
+ * Several stages of a kind: the matching and HAC tables get a stage
+ * column (a row per stage); the sparse tables merge the decays of stages
+ * of one direction into one row per pair × layer, and give a stage that
+ * repeats a decay (or maps the other way) rows of its own, named in a
+ * `stages` column.
  *
  * Parameters:
  * - `formats` (list of md | csv | tex | json, default all four): the
@@ -25,13 +35,18 @@
  * pipeline says otherwise):
  * - `tables/<name>.<format>` for the tables networks,
  *   matching-correlation, matching-mi, sparse-holdout, sparse-weights,
- *   sparse-fit, hac, dead-units, stage-summary and stages (those whose
- *   stages the pipeline has);
+ *   sparse-fit, hac and dead-units (one row per network × layer), those
+ *   whose stages the pipeline has; `timings/<name>.<format>` for
+ *   stage-summary and stages. A "k / n" cell (semi = bipartite) is the
+ *   count k in CSV and JSON;
  * - `figures/<a>-<b>/`: corr-aa-<layer>.png, corr-bb-<layer>.png,
  *   corr-ab-<layer>.png (heatmaps, -1 blue .. 1 red, B's units in matched
  *   order), hac-<layer>.png (B in leaf order with brackets),
  *   curves-correlation.svg, curves-mi.svg, holdout-loss.svg,
- *   weights-per-unit.svg (Vega-Lite charts);
+ *   weights-per-unit.svg (Vega-Lite charts). The figures of a second
+ *   stage of a kind (one not named like its kind) go to
+ *   `figures/<a>-<b>/<stage>/` under the same names; match stages reading
+ *   the same normalize stage share their figures;
  * - `report.html`, self-contained apart from those figure files.
  *
  * Summary: { tables: [file...], figures: [file...], notes: [...] }.

@@ -160,7 +160,9 @@ export function sparseTable(arts: ReportArtifacts, field: SparseField):
 
   const rows: Record<string, Cell>[] = [];
   const { pairs, layers } = arts.pipeline;
-  for (const pair of pairs) for (const layer of layers) for (const g of groups) {
+  const cells = pairs.flatMap((pair) => layers.flatMap((layer) =>
+    groups.map((g) => ({ pair, layer, g }))));
+  for (const { pair, layer, g } of cells) {
     const row = pairLayerCells({ pair, layer });
     row.stage = g.stages.join(', ');
     row.direction = g.direction === 'a-to-b' ? 'B from A' : 'A from B';

@@ -132,6 +132,14 @@ export class Cache {
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(full, null, 1));
 
     const dest = this.objects(manifest.key);
+    // The files were just hashed: stamp them verified, so the next read
+    // does not hash them again (a rename keeps their mtimes).
+    const stamps: Stamps = {};
+    for (const out of outputs) {
+      const st = statSync(join(tmp, out.path));
+      stamps[out.path] = [st.size, st.mtimeMs];
+    }
+    writeFileSync(join(tmp, '.verified.json'), JSON.stringify(stamps));
     try {
       renameSync(tmp, dest);
     } catch (err) {

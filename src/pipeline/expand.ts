@@ -150,30 +150,28 @@ export function expand(p: ResolvedPipeline, registry: Registry): Graph {
   return { instances, order, children };
 }
 
-/** Ids of `ids` and everything they read, transitively. */
-export function ancestors(g: Graph, ids: Iterable<string>): Set<string> {
+/** Every id reachable from `ids` by `next`, the start included. */
+function reach(ids: Iterable<string>,
+  next: (id: string) => Iterable<string>): Set<string> {
   const out = new Set<string>();
   const stack = [...ids];
   while (stack.length) {
     const id = stack.pop()!;
     if (out.has(id)) continue;
     out.add(id);
-    for (const input of g.instances.get(id)!.inputs) stack.push(...input.from);
+    stack.push(...next(id));
   }
   return out;
 }
 
+/** Ids of `ids` and everything they read, transitively. */
+export function ancestors(g: Graph, ids: Iterable<string>): Set<string> {
+  return reach(ids, (id) => g.instances.get(id)!.inputs.flatMap((i) => i.from));
+}
+
 /** Ids of `ids` and everything that reads them, transitively. */
 export function descendants(g: Graph, ids: Iterable<string>): Set<string> {
-  const out = new Set<string>();
-  const stack = [...ids];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (out.has(id)) continue;
-    out.add(id);
-    stack.push(...g.children.get(id)!);
-  }
-  return out;
+  return reach(ids, (id) => g.children.get(id)!);
 }
 
 /** A `needs` entry that feeds nothing is a mistake: say what it can be. */

@@ -13,6 +13,7 @@ import { deadUnitsTable, engineText, networksTable, stageSummaryTable }
   from '../src/report/tables-run.js';
 import type { HacSummary, MatchingSummary, SparseMapSummary }
   from '../src/stages/summaries.js';
+import { gaussianThresholds } from '../src/stages/mutual-info.js';
 import type { Artifact } from '../src/stages/types.js';
 import { artifact, fixtureJson, fixtureNpy, tempDir, testPipeline }
   from './helpers.js';
@@ -209,6 +210,24 @@ test('the MI matching table uses the MI answers', () => {
   assert.equal(json.rows[0].semi,
     mean(expected.mutual_info_matching.semi_a_to_b_max));
   assert.match(table.title, /nats/);
+});
+
+test('the MI table explains its default thresholds, and only those', () => {
+  const noteOf = (arts: ReportArtifacts) => buildTables(arts)
+    .find((t) => t.name === 'matching-mi')!.notes
+    .find((n) => n.startsWith('Default thresholds'));
+
+  // The planted summaries carry 0.3, 0.5 and 0.7: not the defaults.
+  const arts = plantedArtifacts();
+  assert.equal(noteOf(arts), undefined);
+
+  const summary = arts.mi[0].summary!;
+  summary.below = gaussianThresholds('nats').map((t) =>
+    ({ threshold: t, fraction: 0 }));
+  const note = noteOf(arts);
+  assert.ok(note?.includes('correlation 0.3, 0.5 and 0.7'), note);
+  assert.deepEqual(gaussianThresholds('nats'), [0.04716, 0.1438, 0.3367]);
+  assert.deepEqual(gaussianThresholds('bits'), [0.06803, 0.2075, 0.4857]);
 });
 
 test('the sparse tables put decays in columns, 10^-2.6 included', () => {

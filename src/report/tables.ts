@@ -7,6 +7,7 @@
 import { closest } from 'fastest-levenshtein';
 import { usageError } from '../core/errors.js';
 import type { MatchingSummary } from '../stages/summaries.js';
+import { gaussianThresholds } from '../stages/mutual-info.js';
 import type { PairLayerFound, ReportArtifacts, SparseGroup }
   from './collect.js';
 import { samePair } from './collect.js';
@@ -242,6 +243,17 @@ function miTable(arts: ReportArtifacts): Table {
   if (distinct.length > 1) {
     table.notes.push(`MI units: ${units.map(([s, u]) => `${s} in ${u}`)
       .join(', ')}.`);
+  }
+
+  // Thresholds in nats mean little to a reader; say where the defaults
+  // come from, so that the columns read against the correlation table's.
+  const defaults = distinct.flatMap((u) =>
+    u === 'nats' || u === 'bits' ? gaussianThresholds(u) : []);
+  if (table.columns.some((c) => defaults.some((t) => c.key === `below ${t}`))) {
+    table.notes.push('Default thresholds: the MI of two jointly Gaussian ' +
+      'units with correlation 0.3, 0.5 and 0.7, −½ ln(1 − ' +
+      'ρ²), so that the columns compare with the correlation ' +
+      "table's; set the mutual-info stage's thresholds to choose others.");
   }
   return table;
 }

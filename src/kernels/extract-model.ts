@@ -4,6 +4,7 @@
  * layers as [samples, units] float32 chunks, one chunk per layer and batch.
  * Each worker loads a model once and keeps it for the following blocks.
  */
+import { throwIfCancelled } from '../core/cancel.js';
 import { statSync } from 'node:fs';
 import { inputError } from '../core/errors.js';
 import { loadMnist } from '../data/mnist.js';
@@ -41,6 +42,7 @@ export async function extractModelBlock(block: ModelBlock): Promise<BlockResult>
   let chunk = block.firstChunk;
 
   for (let s = block.start; s < block.end; s += block.batch, chunk++) {
+    throwIfCancelled();
     const n = Math.min(block.batch, block.end - s);
     const images = loadMnist(block.split, { start: s, count: n });
     const x = tf.tensor4d(images.pixels, images.shape);

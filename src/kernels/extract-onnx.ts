@@ -4,6 +4,7 @@
  * [samples, units] float32 chunks, in the same order as for TF.js models.
  * Each worker opens a session once per model file and keeps it.
  */
+import { throwIfCancelled } from '../core/cancel.js';
 import { statSync } from 'node:fs';
 import { inputError } from '../core/errors.js';
 import { loadMnist } from '../data/mnist.js';
@@ -40,6 +41,7 @@ export async function extractOnnxBlock(block: OnnxBlock): Promise<BlockResult> {
   let chunk = block.firstChunk;
 
   for (let s = block.start; s < block.end; s += block.batch, chunk++) {
+    throwIfCancelled();
     const n = Math.min(block.batch, block.end - s);
     const images = loadMnist(block.split, { start: s, count: n });
     const outputs = await runOnnx(probe, images.pixels, n, block.input);

@@ -5,6 +5,7 @@
  * pool thread and reads the files itself, so no activation array crosses
  * threads; only the moments ([n, n] float64 per split) come back.
  */
+import { throwIfCancelled } from '../core/cancel.js';
 import type { NpyHeader } from '../core/npy.js';
 import { inputError } from '../core/errors.js';
 import { gramEngine, type EngineChoice } from '../engine/gram.js';
@@ -83,6 +84,7 @@ export async function normalizeMoments(
   const xa = new Float32Array(perRead * positions * a.units);
   const xb = new Float32Array(perRead * positions * b.units);
   for (let i0 = 0; i0 < images; i0 += perRead) {
+    throwIfCancelled();
     const i1 = Math.min(images, i0 + perRead);
     const start = (task.firstImage + i0) * positions;
     const end = (task.firstImage + i1) * positions;

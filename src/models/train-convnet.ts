@@ -4,6 +4,7 @@
  * the shuffling comes from the seed: the same seed on the same backend
  * gives the same weights, bit for bit.
  */
+import { throwIfCancelled } from '../core/cancel.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
@@ -86,6 +87,7 @@ export async function trainConvnet(data: MnistImages,
     let lossSum = 0;
     let lossCount = 0;
     for (let s = 0; s < n && steps < total; s += options.batch) {
+      throwIfCancelled();
       const { x, y } = gatherBatch(data, order, s, Math.min(n, s + options.batch));
       const loss = optimizer.minimize(() => {
         const logits = model.apply(x, { training: true }) as tf.Tensor2D;

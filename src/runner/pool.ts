@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Pool } from '../stages/types.js';
+import { cancelFlag, type PoolThreadData } from '../core/cancel.js';
 import type { Task } from './worker.js';
 
 export interface PoolOptions {
@@ -27,6 +28,13 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
   // should not pay for starting (and stopping) worker threads.
   let piscina: Piscina | undefined;
   const inFlight = new Set<Promise<unknown>>();
+
+  // Cancelling never terminates a thread under its task (see cancel.ts):
+  // the signal raises the shared flag and the kernels stop themselves.
+  const flag = cancelFlag();
+  if (options.signal?.aborted) flag.raise();
+  options.signal?.addEventListener('abort', flag.raise, { once: true });
+  const workerData: PoolThreadData = { cancel: flag.buffer };
   const start = () => new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: threads,
@@ -36,6 +44,7 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
     idleTimeout: 60_000,
     // tfjs-wasm and onnxruntime keep their own heaps; let them grow.
     resourceLimits: { maxOldGenerationSizeMb: 4096 },
+    workerData,
   });
   return {
     threads,
@@ -45,7 +54,6 @@ export function createPool(options: PoolOptions = {}): ClosablePool {
       const task: Task = { module, fn, args };
       const job = piscina.run(task, {
         transferList: transfer as ArrayBuffer[] | undefined,
-        signal: options.signal,
       }) as Promise<T>;
       inFlight.add(job);
       const forget = () => inFlight.delete(job);

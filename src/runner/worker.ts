@@ -4,6 +4,7 @@
  * initialized a tfjs backend or an onnxruntime session keeps it.
  */
 import { Piscina } from 'piscina';
+import { throwIfCancelled } from '../core/cancel.js';
 
 export interface Task {
   module: string;
@@ -14,6 +15,9 @@ export interface Task {
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 export default async function runTask(task: Task): Promise<unknown> {
+  // A task still queued when the run was interrupted never starts.
+  throwIfCancelled();
+
   let loading = modules.get(task.module);
   if (!loading) {
     loading = import(task.module) as Promise<Record<string, unknown>>;

@@ -21,6 +21,9 @@ export interface Coords {
   point?: Record<string, number>;
 }
 
+/** The spatial size [H, W] of a layer's map. */
+export type MapSize = [height: number, width: number];
+
 /** A network as the pipeline declares it (paths already absolute). */
 export interface NetworkSpec {
   name: string;
@@ -32,6 +35,11 @@ export interface NetworkSpec {
   activations?: string;
   /** Layout of 4-d imported activations. */
   layout?: 'nhwc' | 'nchw';
+  /**
+   * Map of [samples, units] imported activations (rows image-major, then
+   * position): one [H, W] for every layer, or per layer name.
+   */
+  map?: MapSize | Record<string, MapSize>;
   /** Train this network here (built-in MNIST convnet) with this seed. */
   train?: { seed: number };
   /** ONNX only: how images are fed, e.g. 'nchw' and a scale. */
@@ -49,6 +57,8 @@ export interface ResolvedPipeline {
   name: string;
   /** The pipeline file, absolute. */
   file: string;
+  /** The file as the user typed it, for messages (default: `file`). */
+  shown?: string;
   /** Directory that relative paths in the file resolve against. */
   root: string;
   /** Where results are published: <root>/outputs/<name> by default. */
@@ -156,6 +166,11 @@ export interface StageContext {
   /** Engine/backend requested on the command line, if any. */
   engine?: string;
   backend?: string;
+  /**
+   * Inputs that failed, or were skipped after a failure, and why; they
+   * are absent from `inputs`. Only for stages with runsWithFailedInputs.
+   */
+  failedInputs?: { id: string; error: string }[];
 }
 
 export interface StageResult {
@@ -195,6 +210,13 @@ export interface StageDef {
    * the pipeline (networks, data, layers) returns the parts it reads.
    */
   context?(coords: Coords, pipeline: ResolvedPipeline): unknown;
+  /**
+   * Run even when some inputs failed (or were skipped after a failure),
+   * on the ones that finished; see StageContext.failedInputs. The run
+   * still fails. The report sets it, so that one failed pair does not
+   * take the report of the others with it.
+   */
+  runsWithFailedInputs?: boolean;
   /** Restrict networks for the 'network' axis (e.g. train: only `train:`). */
   networks?(pipeline: ResolvedPipeline): string[];
   /** What an instance reads. `stage` names default to kinds. */

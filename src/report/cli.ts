@@ -7,6 +7,7 @@
  */
 import { usageError } from '../core/errors.js';
 import { ancestors, expand } from '../pipeline/expand.js';
+import { suggest } from '../pipeline/suggest.js';
 import { Cache } from '../runner/cache.js';
 import { decideAll } from '../runner/plan.js';
 import { readRoot } from '../runner/roots.js';
@@ -16,7 +17,7 @@ import { buildReport } from './build.js';
 import { type ReportArtifacts, collectArtifacts, instanceId, reportRefs,
   stageNamed } from './collect.js';
 import { type Format, formats } from './table.js';
-import { renderTable } from './tables.js';
+import { renderTable, tableNames } from './tables.js';
 
 /** The report's artifacts as the cache holds them for this pipeline. */
 export async function cachedArtifacts(pipeline: ResolvedPipeline,
@@ -47,6 +48,12 @@ export async function printTable(pipeline: ResolvedPipeline,
     throw usageError(`--format ${format}: use one of ${formats.join(', ')}.`);
   }
   const arts = await cachedArtifacts(pipeline, registry);
+  const names = tableNames(arts);
+  // Checked here so that a suggestion is made only when one is near.
+  if (name !== undefined && !names.includes(name)) {
+    throw usageError(`pipeline '${pipeline.name}' has no table '${name}'; ` +
+      `its tables: ${names.join(', ')}.${suggest(name, names)}`);
+  }
   return renderTable(name, format as Format, arts).trimEnd();
 }
 

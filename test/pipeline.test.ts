@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { expand } from '../src/pipeline/expand.js';
 import { loadPipeline } from '../src/pipeline/resolve.js';
+import { suggest } from '../src/pipeline/suggest.js';
 import { builtinRegistry } from '../src/stages/index.js';
 import type { Registry } from '../src/stages/registry.js';
 import { removeDir, repoRoot, tempDir } from './helpers.js';
@@ -241,4 +242,127 @@ test('the shipped pipelines validate and expand', async () => {
   const train = loadPipeline(join(repoRoot, 'pipelines', 'train-mnist.yaml'), reg);
   assert.deepEqual(expand(train.pipeline, reg).order,
     ['train@net1', 'train@net2', 'train@net3', 'train@net4']);
+});
+
+/** Load a pipeline that should be accepted; its graph. */
+async function accepted(yaml: string) {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.npy'), '');
+  writeFileSync(join(dir, 'ok.yaml'), yaml);
+  const reg = await builtinRegistry();
+  try {
+    const { pipeline } = loadPipeline(join(dir, 'ok.yaml'), reg);
+    return { pipeline, graph: expand(pipeline, reg) };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+test('a pair listed twice is refused, naming both places', async () => {
+  const msg = await failure(good.replace('pairs: all', 'pairs:\n' +
+    '  - [net1, net2]\n  - [net2, net1]\n  - [net1, net1]\n  - [net1, net2]'));
+  assert.equal(msg, 'bad.yaml:11:5 (pairs[3]): the pair [net1, net2] repeats ' +
+    'pairs[0] (line 8, column 5); list each pair once');
+});
+
+test('a reversed pair and a self-pair are comparisons of their own',
+  async () => {
+    const { pipeline } = await accepted(good.replace('pairs: all',
+      'pairs: [[net1, net2], [net2, net1], [net1, net1]]'));
+    assert.deepEqual(pipeline.pairs,
+      [['net1', 'net2'], ['net2', 'net1'], ['net1', 'net1']]);
+  });
+
+test('layout on a model, onnx or train network is refused', async () => {
+  const model = await failure(good.replace('net2: { activations: a.npy }',
+    'net2: { model: m.json, layout: nchw }'));
+  assert.match(model, pattern(/^bad\.yaml:5:26 \(networks\.net2\.layout\): /,
+    /layout applies to activations only .*not to a model network/));
+  const onnx = await failure(good.replace('net2: { activations: a.npy }',
+    'net2: { onnx: a.npy, layout: nchw }'));
+  assert.match(onnx, pattern(/^bad\.yaml:5:24 \(networks\.net2\.layout\): /,
+    /layout applies .*not to an onnx network.*input: \{ layout: nchw \}/));
+  const train = await failure(good.replace('net2: { activations: a.npy }',
+    'net2: { train: { seed: 1 }, layout: nhwc }'));
+  assert.match(train, /\(networks\.net2\.layout\): layout applies to activations/);
+});
+
+test('input on a network other than onnx is refused', async () => {
+  const msg = await failure(good.replace('net2: { activations: a.npy }',
+    'net2: { activations: a.npy, input: { layout: nchw } }'));
+  assert.match(msg, pattern(/^bad\.yaml:5:31 \(networks\.net2\.input\): /,
+    /input applies to onnx networks only/));
+  const { pipeline } = await accepted(good.replace(
+    'net2: { activations: a.npy }',
+    'net2: { onnx: a.npy, input: { layout: nchw } }\ndata: { source: mnist }'));
+  assert.deepEqual(pipeline.networks.net2.input, { layout: 'nchw' });
+});
+
+test('needs may name a kind the pipeline runs implicitly', async () => {
+  const { graph } = await accepted(good.replace(
+    '  normalize: { holdout: 0.2 }\n', '').replace(
+    'match: { thresholds: [0.3, 0.5] }',
+    'match: { thresholds: [0.3, 0.5], needs: [normalize] }'));
+  const match = graph.instances.get('match@net1-net2/conv1')!;
+  assert.deepEqual(match.inputs[0].from, ['normalize@net1-net2/conv1']);
+  assert.equal(graph.instances.get('normalize@net1-net2/conv1')!.implicit, true);
+});
+
+test('needs naming a kind the file lists under another name says the name',
+  async () => {
+    const msg = await failure(good.replace('  normalize: { holdout: 0.2 }',
+      '  norm-a: { kind: normalize }').replace('match: { thresholds: [0.3, 0.5] }',
+      'match: { needs: [normalize] }'));
+    assert.match(msg, pattern(/^bad\.yaml:10:20 \(stages\.match\.needs\[0\]\): /,
+      /unknown stage 'normalize'; .* The normalize stage is named norm-a; /,
+      /use that name\.$/));
+  });
+
+test('needs naming a left-out kind the stage does not read is refused',
+  async () => {
+    const msg = await failure(good.replace('hac: { decay: 1e-3 }',
+      'hac: { decay: 1e-3, needs: [mutual-info] }'), { expand: true });
+    assert.match(msg, pattern(/\(stages\.hac\.needs\): 'mutual-info' is a /,
+      /mutual-info stage, which hac does not read; hac reads sparse-map/));
+  });
+
+test('a --set key the file lacks is named as an override, without a line',
+  async () => {
+    const msg = await failure(good, { sets: ['nosuch.path=1'] });
+    assert.match(msg, /^bad\.yaml \(nosuch, from --set\): unknown key 'nosuch'/);
+    const deep = await failure(good, { sets: ['stages.hac.nosuch.x=1'] });
+    assert.match(deep,
+      /^bad\.yaml \(stages\.hac\.nosuch, from --set\): unknown key 'nosuch'/);
+  });
+
+test('suggestions only for names near enough to be meant', () => {
+  assert.equal(suggest('matc', ['hac', 'networks']), '');
+  assert.equal(suggest('xy', ['ab', 'cd']), '');
+  assert.equal(suggest('nosuch', ['hac', 'match']), '');
+  assert.equal(suggest('matc', ['hac', 'matching-mi', 'matching-correlation']),
+    " Did you mean 'matching-mi' or 'matching-correlation'?");
+  assert.equal(suggest('hca', ['hac', 'match']), " Did you mean 'hac'?");
+  assert.equal(suggest('decay', ['decays', 'direction']),
+    " Did you mean 'decays'?");
+});
+
+test('messages name the pipeline file as it was typed', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.npy'), '');
+  const typed = relative(process.cwd(), join(dir, 'p.yaml'));
+  writeFileSync(join(dir, 'p.yaml'), good.replace('version: 2', '')
+    .replace('stages:', 'stage:'));
+  assert.throws(() => loadPipeline(typed, testRegistry),
+    (e: Error) => e.message.startsWith(`${typed}:8:1 (stage): `));
+  writeFileSync(join(dir, 'p.yaml'), `version: 1
+name: loop
+networks: { n1: { activations: a.npy } }
+stages:
+  relay-a: { kind: relay, needs: [relay-b] }
+  relay-b: { kind: relay, needs: [relay-a] }
+`);
+  const { pipeline } = loadPipeline(typed, testRegistry);
+  assert.throws(() => expand(pipeline, testRegistry),
+    (e: Error) => e.message.startsWith(`${typed} (stages.relay-a): `));
+  removeDir(dir);
 });

@@ -75,17 +75,22 @@ export function expand(p: ResolvedPipeline, registry: Registry): Graph {
   const order: string[] = [];
   const visiting: string[] = [];
   const stages = new Map(Object.entries(p.stages));
+  const file = p.shown ?? p.file;
 
   const stageFor = (wanted: string, reader: StageConfig): string => {
     const byNeeds = reader.needs?.find((n) =>
       n === wanted || stages.get(n)?.kind === wanted);
-    if (byNeeds) return byNeeds;
-    if (stages.has(wanted)) return wanted;
-    const ofKind = [...stages].filter(([, s]) => s.kind === wanted);
-    if (ofKind.length === 1) return ofKind[0][0];
+    if (byNeeds && stages.has(byNeeds)) return byNeeds;
+    // `needs: [kind]` for a kind the file leaves out names the implicit
+    // stage of that kind, never a renamed one.
+    if (!byNeeds) {
+      if (stages.has(wanted)) return wanted;
+      const ofKind = [...stages].filter(([, s]) => s.kind === wanted);
+      if (ofKind.length === 1) return ofKind[0][0];
+    }
     const entry = registry.get(wanted);
     if (!entry) {
-      throw new PipelineError({ file: p.file },
+      throw new PipelineError({ file },
         `a stage reads '${wanted}', which is neither a stage of the pipeline ` +
         'nor a stage kind');
     }
@@ -101,7 +106,7 @@ export function expand(p: ResolvedPipeline, registry: Registry): Graph {
     if (instances.has(id)) return id;
     if (visiting.includes(id)) {
       const cycle = [...visiting.slice(visiting.indexOf(id)), id].join(' -> ');
-      throw new PipelineError({ file: p.file, path: `stages.${name}` },
+      throw new PipelineError({ file, path: `stages.${name}` },
         `the stages form a cycle: ${cycle}; remove one of the 'needs'`);
     }
     visiting.push(id);
@@ -176,6 +181,7 @@ export function descendants(g: Graph, ids: Iterable<string>): Set<string> {
 
 /** A `needs` entry that feeds nothing is a mistake: say what it can be. */
 function checkNeedsUsed(p: ResolvedPipeline, instances: Map<string, Instance>) {
+  const file = p.shown ?? p.file;
   for (const [name, config] of Object.entries(p.stages)) {
     const mine = [...instances.values()].filter((i) => i.name === name);
     const read = new Set(mine.flatMap((i) => i.inputs.flatMap((x) =>
@@ -184,8 +190,10 @@ function checkNeedsUsed(p: ResolvedPipeline, instances: Map<string, Instance>) {
       x.from.map((f) => instances.get(f)!.kind))));
     for (const n of config.needs ?? []) {
       if (read.has(n)) continue;
-      throw new PipelineError({ file: p.file, path: `stages.${name}.needs` },
-        `'${n}' is a ${p.stages[n]?.kind} stage, which ${name} does not read; ` +
+      // A kind the file leaves out is named by the kind itself.
+      const kind = p.stages[n]?.kind ?? n;
+      throw new PipelineError({ file, path: `stages.${name}.needs` },
+        `'${n}' is a ${kind} stage, which ${name} does not read; ` +
         `${name} reads ${[...kinds].join(', ') || 'no other stage'}`);
     }
   }

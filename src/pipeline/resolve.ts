@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Registry } from '../stages/registry.js';
 import type { NetworkSpec, ResolvedPipeline, StageConfig } from '../stages/types.js';
 import { applyOverrides } from './overrides.js';
-import { errorAt, readSource, type PipelineSource } from './source.js';
+import { errorAt, readSource, spotOf, type PipelineSource } from './source.js';
 import { suggest } from './suggest.js';
 import { validateParams, validateTop } from './validate.js';
 
@@ -40,7 +40,7 @@ export interface LoadedPipeline {
 
 export function loadPipeline(file: string, registry: Registry,
   options: LoadOptions = {}): LoadedPipeline {
-  const source = readSource(resolve(file));
+  const source = readSource(resolve(file), file);
   applyOverrides(source, options.sets ?? []);
   const value = source.doc.toJS() as unknown;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -95,6 +95,7 @@ function resolvePipeline(src: PipelineSource, w: WrittenPipeline,
   return {
     name: w.name,
     file: src.file,
+    shown: src.shown,
     root,
     outputs: at(w.outputs ?? `outputs/${w.name}`),
     cache: options.cache ? resolve(options.cache) : at(w.cache ?? 'outputs/.cache'),
@@ -113,6 +114,7 @@ function resolvePipeline(src: PipelineSource, w: WrittenPipeline,
 function resolveNetwork(src: PipelineSource, name: string,
   spec: Omit<NetworkSpec, 'name'>, at: (p: string) => string,
   layers: string[]): NetworkSpec {
+  checkNetworkKeys(src, name, spec);
   const out: NetworkSpec = { ...spec, name };
   for (const key of ['model', 'onnx'] as const) {
     const p = spec[key];
@@ -138,6 +140,30 @@ function resolveNetwork(src: PipelineSource, name: string,
   return out;
 }
 
+/**
+ * `layout` and `input` describe one kind of network each; on another they
+ * would be ignored, yet still enter cache keys, so they are refused.
+ */
+function checkNetworkKeys(src: PipelineSource, name: string,
+  spec: Omit<NetworkSpec, 'name'>): void {
+  const kind = spec.model ? 'model' : spec.onnx ? 'onnx'
+    : spec.train ? 'train' : 'activations';
+  const a = /^[aeiou]/.test(kind) ? 'an' : 'a';
+  if (spec.layout !== undefined && kind !== 'activations') {
+    throw errorAt(src, ['networks', name, 'layout'], 'layout applies to ' +
+      'activations only (the axis order of imported arrays), not to ' +
+      `${a} ${kind} network, whose activations convergent reads itself; ` +
+      'remove it' +
+      (kind === 'onnx' ? ' (the order of the images fed to an ONNX model is ' +
+        'input: { layout: nchw })' : ''), true);
+  }
+  if (spec.input !== undefined && kind !== 'onnx') {
+    throw errorAt(src, ['networks', name, 'input'], 'input applies to ' +
+      'onnx networks only (how images are fed to the model), not to ' +
+      `${a} ${kind} network; remove it`, true);
+  }
+}
+
 function resolvePairs(src: PipelineSource, w: WrittenPipeline,
   names: string[]): [string, string][] {
   if (w.pairs === undefined || w.pairs === 'all') {
@@ -154,7 +180,30 @@ function resolvePairs(src: PipelineSource, w: WrittenPipeline,
         `pipeline defines ${names.join(', ')}.${suggest(n, names)}`);
     }
   }));
+  checkRepeatedPairs(src, w.pairs);
   return w.pairs;
+}
+
+/**
+ * A pair listed twice would be compared twice under one id. [b, a] is
+ * another comparison (mappings have a direction), and [a, a] a sanity
+ * check, so only an exact repeat is refused.
+ */
+function checkRepeatedPairs(src: PipelineSource, pairs: [string, string][]) {
+  const first = new Map<string, number>();
+  pairs.forEach((pair, i) => {
+    const key = JSON.stringify(pair);
+    const j = first.get(key);
+    if (j === undefined) {
+      first.set(key, i);
+      return;
+    }
+    const at = spotOf(src, ['pairs', j]);
+    const where = at.line === undefined ? ''
+      : ` (line ${at.line}, column ${at.column})`;
+    throw errorAt(src, ['pairs', i], `the pair [${pair.join(', ')}] repeats ` +
+      `pairs[${j}]${where}; list each pair once`);
+  });
 }
 
 function resolveStages(src: PipelineSource, w: WrittenPipeline,
@@ -178,12 +227,7 @@ function resolveStages(src: PipelineSource, w: WrittenPipeline,
       throw errorAt(src, ['stages', name, 'needs'],
         `got ${JSON.stringify(needs)}, expected a list of stage names`);
     }
-    for (const [i, n] of ((needs as string[]) ?? []).entries()) {
-      if (!names.includes(n)) {
-        throw errorAt(src, ['stages', name, 'needs', i], `unknown stage '${n}'; ` +
-          `the pipeline has ${names.join(', ')}.${suggest(n, names)}`);
-      }
-    }
+    checkNeeds(src, w, registry, name, needs as string[] | undefined);
     validateParams(src, name, kind, params, entry.schema);
     out[name] = {
       kind,
@@ -192,6 +236,31 @@ function resolveStages(src: PipelineSource, w: WrittenPipeline,
     };
   }
   return out;
+}
+
+/**
+ * Each `needs` entry names a stage of the file, or a stage kind the file
+ * leaves out, which runs implicitly with its defaults. A kind the file
+ * lists under another name is ambiguous: the entry must use that name.
+ */
+function checkNeeds(src: PipelineSource, w: WrittenPipeline,
+  registry: Registry, name: string, needs: string[] | undefined): void {
+  const names = Object.keys(w.stages);
+  const listed = new Set(Object.entries(w.stages).map(([n, raw]) =>
+    (typeof raw?.kind === 'string' ? raw.kind : n)));
+  const implicit = [...registry.keys()].filter((k) => !listed.has(k));
+  for (const [i, n] of (needs ?? []).entries()) {
+    if (names.includes(n) || implicit.includes(n)) continue;
+    const named = names.filter((m) => w.stages[m]?.kind === n);
+    const hint = named.length
+      ? ` The ${n} stage${named.length > 1 ? 's are' : ' is'} named ` +
+        `${named.join(', ')}; use that name.`
+      : suggest(n, [...names, ...implicit]);
+    throw errorAt(src, ['stages', name, 'needs', i], `unknown stage '${n}'; ` +
+      `the pipeline has ${names.join(', ')}` + (implicit.length
+      ? `; a kind it leaves out (${implicit.join(', ')}) can be named too, ` +
+        'and runs with its defaults.' : '.') + hint);
+  }
 }
 
 /**

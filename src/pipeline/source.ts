@@ -10,26 +10,30 @@ import { PipelineError, type SourceSpot } from '../core/errors.js';
 export type Path = (string | number)[];
 
 export interface PipelineSource {
+  /** Absolute: relative paths in the file resolve from its folder. */
   file: string;
+  /** The path as the user typed it, which every message shows. */
+  shown: string;
   doc: Document;
   lines: LineCounter;
   /** Paths set from the command line, which have no line in the file. */
   overridden: Set<string>;
 }
 
-export function readSource(file: string): PipelineSource {
+export function readSource(file: string, shown = file): PipelineSource {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PipelineError({ file },
+    throw new PipelineError({ file: shown },
       code === 'ENOENT' ? 'no such pipeline file' : `cannot read it (${code})`);
   }
-  return parseSource(file, text);
+  return parseSource(file, text, shown);
 }
 
-export function parseSource(file: string, text: string): PipelineSource {
+export function parseSource(file: string, text: string,
+  shown = file): PipelineSource {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false,
     uniqueKeys: true });
@@ -41,10 +45,10 @@ export function parseSource(file: string, text: string): PipelineSource {
       what += '; inside { } or [ ], quote a value holding braces, ' +
         'brackets or commas, e.g. "exported/{layer}.npy"';
     }
-    throw new PipelineError({ file, line: pos.line, column: pos.col },
+    throw new PipelineError({ file: shown, line: pos.line, column: pos.col },
       `not valid YAML: ${what}`);
   }
-  return { file, doc, lines, overridden: new Set() };
+  return { file, shown, doc, lines, overridden: new Set() };
 }
 
 export function pathText(path: Path): string {
@@ -58,16 +62,18 @@ export function pathText(path: Path): string {
  */
 export function spotOf(src: PipelineSource, path: Path, key = false): SourceSpot {
   const text = pathText(path);
-  if (isOverridden(src, path)) {
-    return { file: src.file, path: `${text}, from --set` };
-  }
+  const file = src.shown;
+  if (isOverridden(src, path)) return { file, path: `${text}, from --set` };
   let node: unknown = src.doc.contents;
   let keyNode: Node | undefined;
+  let reached = 0;
   for (const step of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === step);
+      // A key that --set added is a plain value, not a Scalar of the file.
+      const pair = node.items.find((p) =>
+        (isScalar(p.key) ? p.key.value : p.key) === step);
       if (!pair) break;
-      keyNode = pair.key as Node;
+      keyNode = isScalar(pair.key) ? pair.key : undefined;
       node = pair.value;
     } else if (isSeq(node) && typeof step === 'number') {
       keyNode = undefined;
@@ -75,12 +81,19 @@ export function spotOf(src: PipelineSource, path: Path, key = false): SourceSpot
     } else {
       break;
     }
+    reached++;
   }
   const target = (key && keyNode) ? keyNode : (node as Node | undefined) ?? keyNode;
   const offset = target?.range?.[0];
-  if (offset === undefined) return { file: src.file, path: text };
+  // Not in the file as written, but --set wrote below it: the value came
+  // from the command line, and a line of the file would mislead.
+  if ((offset === undefined || reached < path.length) &&
+    overriddenBelow(src, path)) {
+    return { file, path: `${text}, from --set` };
+  }
+  if (offset === undefined) return { file, path: text };
   const pos = src.lines.linePos(offset);
-  return { file: src.file, line: pos.line, column: pos.col, path: text };
+  return { file, line: pos.line, column: pos.col, path: text };
 }
 
 function isOverridden(src: PipelineSource, path: Path): boolean {
@@ -89,6 +102,16 @@ function isOverridden(src: PipelineSource, path: Path): boolean {
     if (text === p || text.startsWith(p + '.') || text.startsWith(p + '[')) {
       return true;
     }
+  }
+  return false;
+}
+
+/** Whether a --set path lies inside the value at `path`. */
+function overriddenBelow(src: PipelineSource, path: Path): boolean {
+  if (!path.length) return src.overridden.size > 0;
+  const text = pathText(path);
+  for (const p of src.overridden) {
+    if (p.startsWith(text + '.') || p.startsWith(text + '[')) return true;
   }
   return false;
 }

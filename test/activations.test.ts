@@ -8,10 +8,18 @@ import { encodeNpy, readNpy } from '../src/core/npy.js';
 import { ConvergentError } from '../src/core/errors.js';
 import { checkAligned, checkLayersAlign, describeImported }
   from '../src/data/activations.js';
+import { alignFlat } from '../src/data/align.js';
 import { positionsOf } from '../src/data/positions.js';
 import { extractStage } from '../src/stages/extract.js';
 import type { ExtractSummary } from '../src/stages/summaries.js';
 import type { NetworkSpec } from '../src/stages/types.js';
+import seedrandom from 'seedrandom';
+import { createLogger } from '../src/core/log.js';
+import { loadPipeline } from '../src/pipeline/resolve.js';
+import { cachedArtifacts } from '../src/report/cli.js';
+import { plainProgress } from '../src/runner/progress.js';
+import { runPipeline } from '../src/runner/run.js';
+import { builtinRegistry } from '../src/stages/index.js';
 import { removeDir, runStage, tempDir, testPipeline } from './helpers.js';
 
 const N = 6;
@@ -118,7 +126,8 @@ describe('imported activations', () => {
       ['dense'], { positions: 3 });
     const s = result.summary as unknown as ExtractSummary;
     assert.deepEqual({ ...s.layers.dense, chunks: 0 },
-      { units: 1, height: 1, width: 1, positions: 1, samples: 6, chunks: 0 });
+      { units: 1, height: 1, width: 1, positions: 1, samples: 6, chunks: 0,
+        flat: true });
     assert.deepEqual([...samples(out, s, 'dense')], [1, 2, 3, 4, 5, 6]);
   });
 
@@ -161,6 +170,69 @@ describe('imported activations', () => {
     assert.equal(new Set(positionsOf(2, H, W, 5, 11)).size, 5);
     checkLayersAlign('a', sa, sb);
   });
+
+  it('reads [samples, units] with a declared map as the maps it flattens',
+    async () => {
+      // The nhwc maps as a user would export them already flattened.
+      writeFileSync(join(dir, 'flat.npy'), encodeNpy(nhwc(), [N * H * W, C]));
+      const params = { positions: 5, seed: 11 };
+      const maps = await run({ activations: join(dir, '{layer}-nhwc.npy') },
+        ['a'], params);
+      const sm = maps.result.summary as unknown as ExtractSummary;
+      for (const map of [[H, W], { a: [H, W] }] as NetworkSpec['map'][]) {
+        const flat = await run({ activations: join(dir, 'flat.npy'), map },
+          ['a'], params);
+        const sf = flat.result.summary as unknown as ExtractSummary;
+        assert.deepEqual(sf.layers.a, sm.layers.a);
+        assert.equal(sf.images, N);
+        // positions: 5 drew the same positions of the same images.
+        assert.deepEqual(samples(flat.out, sf, 'a'), samples(maps.out, sm, 'a'));
+      }
+      // data.images takes the first images, H·W rows each.
+      const first = await run({ activations: join(dir, 'flat.npy'),
+        map: [H, W] }, ['a'], {}, 4);
+      const s4 = first.result.summary as unknown as ExtractSummary;
+      assert.deepEqual(samples(first.out, s4, 'a'),
+        nhwc().subarray(0, 4 * H * W * C));
+    });
+
+  it('refuses a declared map that does not fit the array or the layers',
+    async () => {
+      writeFileSync(join(dir, 'flat.npy'), encodeNpy(nhwc(), [N * H * W, C]));
+      await assert.rejects(run({ activations: join(dir, 'flat.npy'),
+        map: [5, 5] }, ['a']), (e: ConvergentError) => e.code === 'E_SHAPE' &&
+        /flat.npy: got \[72,5\], 72 rows, expected a multiple of 5·5 = 25 rows/
+          .test(e.message));
+      await assert.rejects(run({ activations: join(dir, '{layer}-nhwc.npy'),
+        map: [4, 3] }, ['a']),
+      /got a 3×4 map \(\[6,3,4,5\], layout nhwc\), expected the declared map \[4,3\]/);
+      await assert.rejects(run({ activations: join(dir, 'flat.npy'),
+        map: { conv9: [H, W] } }, ['a']),
+      /networks.x.map names conv9, which the pipeline's layers \(a\) do not list/);
+    });
+
+  it('warns once per file on negative values, with the count and the minimum',
+    async () => {
+      const data = nhwc().map((v) => v - 10);
+      writeFileSync(join(dir, 'neg.npy'), encodeNpy(data, [N, H, W, C]));
+      // Two layers of one .npz: one warning naming both.
+      writeFileSync(join(dir, 'neg.npz'), zipSync({
+        'a.npy': encodeNpy(data, [N, H, W, C]),
+        'dense.npy': encodeNpy(new Float32Array([1, -2.5, 3, 4, 5, 6]), [N, 1]),
+      }));
+      const one = await run({ activations: join(dir, 'neg.npy') }, ['a']);
+      assert.equal(one.warnings.length, 1);
+      assert.match(one.warnings[0], /neg.npy holds 10 negative values \(most /);
+      assert.match(one.warnings[0], /negative -10\) among those read for layer a;/);
+      assert.match(one.warnings[0], /after the ReLU/);
+      const two = await run({ activations: join(dir, 'neg.npz') },
+        ['a', 'dense'], { batch: 2 });
+      assert.equal(two.warnings.length, 1);
+      assert.match(two.warnings[0],
+        /neg.npz holds 11 negative values \(most negative -10\) among those read for layer a, dense;/);
+      const clean = await run({ activations: join(dir, 'd.npz') }, ['a', 'dense']);
+      assert.deepEqual(clean.warnings, []);
+    });
 
   it('names the file for a wrong dtype, a wrong rank or a missing array', () => {
     assert.throws(() => describeImported(join(dir, 'ints.npy'), 'l', ['l']),
@@ -220,10 +292,93 @@ describe('checkAligned', () => {
       entry(50, 7, 7, 10)), /cannot be aligned/);
   });
 
+  it('aligns a flat [samples, units] layer on its partner\'s map', () => {
+    const flat = { ...entry(490, 1, 1, 1), flat: true };
+    checkAligned('conv3', 'net1', entry(490, 7, 7), 'theirs', flat);
+    checkAligned('conv3', 'theirs', flat, 'net1', entry(490, 7, 7));
+    type Entry = ExtractSummary['layers'][string];
+    const [x, y] = alignFlat<Entry>(flat, entry(490, 7, 7, 3));
+    assert.deepEqual([x.height, x.width, x.positions, x.flat],
+      [7, 7, 3, undefined]);
+    assert.equal(y.flat, undefined);
+    // Two flat layers stay one sample per row.
+    assert.deepEqual(alignFlat(flat, flat), [flat, flat]);
+  });
+
+  it('says to declare the map when a flat layer does not align', () => {
+    const flat = { ...entry(490, 1, 1, 1), flat: true };
+    // net1 took 5 of its 49 positions per image: the flat rows cannot be
+    // drawn the same way.
+    assert.throws(() => checkAligned('conv3', 'net1', entry(50, 7, 7, 5),
+      'theirs', flat), (err: Error) => {
+      assert.equal((err as ConvergentError).code, 'E_SHAPE');
+      assert.match(err.message, /Layer conv3 of theirs is a \[samples, units\] array/);
+      assert.match(err.message, /networks\.theirs\.map: \{ conv3: \[7, 7\] \}/);
+      return true;
+    });
+    assert.throws(() => checkAligned('c', 'a', entry(490, 7, 7), 'b',
+      entry(640, 8, 8)), (err: Error) => !/declare its map/.test(err.message));
+  });
+
   it('says when a network lacks the layer', () => {
     const s = (network: string): ExtractSummary => ({ network, images: 10,
       layers: { conv1: entry(10, 1, 1) } });
     assert.throws(() => checkLayersAlign('conv2', s('a'), s('b')),
       /layer conv2 of network a: got no such layer in its extraction, expected one of conv1/);
   });
+});
+
+describe('a flat import paired with maps, through normalize and match', () => {
+  // The reported case, small: a [20, 3, 3, 4] nhwc file and the same
+  // values as [180, 4] rows (image-major, then position).
+  const images = 20;
+  const maps = new Float32Array(images * 3 * 3 * 4);
+  const random = seedrandom('flat');
+  for (let i = 0; i < maps.length; i++) {
+    maps[i] = Math.max(0, random() - 0.3);
+  }
+  let dir: string;
+  before(() => {
+    dir = tempDir();
+    writeFileSync(join(dir, 'a.npy'), encodeNpy(maps, [images, 3, 3, 4]));
+    writeFileSync(join(dir, 'c.npy'), encodeNpy(maps, [images * 9, 4]));
+  });
+  after(() => removeDir(dir));
+
+  async function runWith(c: string, positions: string) {
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'version: 1\nname: flat\nnetworks:\n' +
+      '  a: { activations: a.npy }\n' + `  c: { activations: c.npy${c} }\n` +
+      'layers: [conv]\nstages:\n' +
+      `  extract: { positions: ${positions}, batch: 8 }\n  match: {}\n`);
+    const reg = await builtinRegistry();
+    const { pipeline } = loadPipeline(file, reg);
+    const outcome = await runPipeline(pipeline, reg, { jobs: 0,
+      log: createLogger('silent'), progress: plainProgress(() => {}) });
+    return { outcome, arts: await cachedArtifacts(pipeline, reg) };
+  }
+
+  it('aligns on the partner\'s map: every unit matches itself', async () => {
+    const { outcome, arts } = await runWith('', 'all');
+    assert.deepEqual(outcome.failed, []);
+    const s = arts.match[0].summary!;
+    assert.deepEqual(s.bipartite.pairs, [[0, 0], [1, 1], [2, 2], [3, 3]]);
+    assert.ok(Math.abs(s.bipartite.mean - 1) < 1e-9, `${s.bipartite.mean}`);
+    const norm = arts.normalize[0].summary!;
+    // Split by image (9 positions each), not by row.
+    assert.equal(norm.images.fit + norm.images.holdout, images);
+  });
+
+  it('with positions: k, says to declare the map; declared, draws the same',
+    async () => {
+      const { outcome } = await runWith('', '2');
+      assert.equal(outcome.failed.length, 1);
+      assert.match(outcome.failed[0].error, /a gives 40 samples \(3×3 map, 2 /);
+      assert.match(outcome.failed[0].error,
+        /declare its map, e\.g\. networks\.c\.map: \{ conv: \[3, 3\] \}/);
+      const declared = await runWith(', map: [3, 3]', '2');
+      assert.deepEqual(declared.outcome.failed, []);
+      const s = declared.arts.match[0].summary!;
+      assert.ok(Math.abs(s.bipartite.mean - 1) < 1e-9, `${s.bipartite.mean}`);
+    });
 });

@@ -5,15 +5,18 @@
  *
  * - [images, H, W, C] with layout nhwc (the default),
  * - [images, C, H, W] with layout nchw (declared in the pipeline),
- * - [samples, units]: taken whole, one sample per row (height = width = 1).
- *
- * Also here: the check that two networks' layers can be compared sample
- * by sample.
+ * - [samples, units], rows image-major then position (row-major h·W + w):
+ *   with `map: [H, W]` declared (for every layer, or `map: { conv2: [H,
+ *   W] }` per layer) read as [samples / (H·W), H, W, units], exactly like
+ *   an nhwc file; undeclared, taken whole as a "flat" layer whose map is
+ *   not known until it is paired (see align.ts).
  */
 import { existsSync, statSync } from 'node:fs';
 import { inputError, shapeError } from '../core/errors.js';
 import { readNpyHeader, readNpz, type DType, type NdArray } from '../core/npy.js';
-import type { ExtractSummary } from '../stages/summaries.js';
+import type { MapSize, NetworkSpec } from '../stages/types.js';
+
+export { checkAligned, checkLayersAlign } from './align.js';
 
 export type Layout = 'nhwc' | 'nchw';
 
@@ -32,6 +35,8 @@ export interface ImportedLayer {
   height: number;
   width: number;
   units: number;
+  /** A [samples, units] array with no declared map (one row per sample). */
+  flat: boolean;
 }
 
 const FLOATS: DType[] = ['float16', 'float32', 'float64'];
@@ -48,6 +53,16 @@ export function activationFile(pattern: string, layer: string,
   throw inputError(pattern, `one .npy for ${layers.length} layers`,
     "Put '{layer}' in the path (e.g. acts/{layer}.npy) or use one .npz " +
     'holding an array per layer name.');
+}
+
+/**
+ * The map the pipeline declares for a layer of a network: `map: [H, W]`
+ * for every layer, or `map: { layer: [H, W] }`. Undefined when none.
+ */
+export function declaredMap(map: NetworkSpec['map'],
+  layer: string): MapSize | undefined {
+  if (map === undefined) return undefined;
+  return Array.isArray(map) ? map : map[layer];
 }
 
 /** Per worker: open .npz archives (read whole; see describeImported). */
@@ -69,36 +84,19 @@ export function npzArrays(file: string): Record<string, NdArray> {
 /**
  * Check the array of one layer and say how to read it.
  *
- * @param images images the pipeline compares; the first `images` rows of
- *   a 4-d array are used, and fewer is an error. Undefined: all rows.
- *   2-d arrays are always taken whole.
+ * @param images images the pipeline compares; the first `images` images
+ *   of a 4-d array (or of a 2-d one with a declared map) are used, and
+ *   fewer is an error. Undefined: all of them. Flat 2-d arrays are always
+ *   taken whole.
+ * @param map the declared [H, W] of the layer (see declaredMap): a 2-d
+ *   array holds images·H·W rows; a 4-d array must have that map.
  */
 export function describeImported(pattern: string, layer: string,
-  layers: string[], layout: Layout = 'nhwc', images?: number): ImportedLayer {
+  layers: string[], layout: Layout = 'nhwc', images?: number,
+  map?: MapSize): ImportedLayer {
   const { file, entry } = activationFile(pattern, layer, layers);
   const where = entry ? `${file}[${entry}]` : file;
-  if (!existsSync(file)) {
-    throw inputError(file, `activations of layer ${layer} not found`,
-      'Export one file per layer, or one .npz with an array per layer.');
-  }
-  let dtype: DType;
-  let shape: number[];
-  if (entry) {
-    const arrays = npzArrays(file);
-    const array = arrays[entry];
-    if (!array) {
-      throw inputError(file, `no array named '${entry}' for layer ${layer}`,
-        `The archive holds: ${Object.keys(arrays).join(', ') || 'nothing'}.`);
-    }
-    ({ dtype, shape } = array);
-  } else {
-    const header = readNpyHeader(file);
-    if (header.fortranOrder && header.shape.length > 1) {
-      throw inputError(file, 'Fortran-order array',
-        'Save it with numpy.save(path, numpy.ascontiguousarray(arr)).');
-    }
-    ({ dtype, shape } = header);
-  }
+  const { dtype, shape } = arrayHeader(file, entry, layer);
 
   if (!FLOATS.includes(dtype)) {
     throw inputError(where, `activations of layer ${layer} are ${dtype}`,
@@ -108,58 +106,74 @@ export function describeImported(pattern: string, layer: string,
     throw inputError(where, `activations of layer ${layer} hold no rows ` +
       `([${shape}])`, 'Export the activations of at least one image.');
   }
-  if (shape.length === 2) {
+  if (shape.length === 2 && !map) {
     return { layer, file, entry, dtype, shape, layout, images: shape[0],
-      height: 1, width: 1, units: shape[1] };
+      height: 1, width: 1, units: shape[1], flat: true };
   }
+  const what = `activations of layer ${layer} in ${where}`;
+  const dims = shape.length === 2 ? rowsAsMaps(what, shape, map!)
+    : mapsOf(what, shape, layout, map);
+  if (images !== undefined && dims.n < images) {
+    throw shapeError(what, `${dims.n} images ([${shape}])`, `at least the ` +
+      `${images} images the pipeline compares (data.images)`);
+  }
+  return { layer, file, entry, dtype, shape, layout, images: images ?? dims.n,
+    height: dims.height, width: dims.width, units: dims.units, flat: false };
+}
+
+/** dtype and shape of a layer's array, from the .npy header or the .npz. */
+function arrayHeader(file: string, entry: string | undefined,
+  layer: string): { dtype: DType; shape: number[] } {
+  if (!existsSync(file)) {
+    throw inputError(file, `activations of layer ${layer} not found`,
+      'Export one file per layer, or one .npz with an array per layer.');
+  }
+  if (entry) {
+    const arrays = npzArrays(file);
+    const array = arrays[entry];
+    if (!array) {
+      throw inputError(file, `no array named '${entry}' for layer ${layer}`,
+        `The archive holds: ${Object.keys(arrays).join(', ') || 'nothing'}.`);
+    }
+    return { dtype: array.dtype, shape: array.shape };
+  }
+  const header = readNpyHeader(file);
+  if (header.fortranOrder && header.shape.length > 1) {
+    throw inputError(file, 'Fortran-order array',
+      'Save it with numpy.save(path, numpy.ascontiguousarray(arr)).');
+  }
+  return { dtype: header.dtype, shape: header.shape };
+}
+
+interface Dims { n: number; height: number; width: number; units: number }
+
+/** [images·H·W, units] rows with a declared map [H, W]. */
+function rowsAsMaps(what: string, shape: number[], map: MapSize): Dims {
+  const [height, width] = map;
+  const per = height * width;
+  if (shape[0] % per !== 0) {
+    throw shapeError(what, `[${shape}], ${shape[0]} rows`, `a multiple of ` +
+      `${height}·${width} = ${per} rows (images × positions, image-major) ` +
+      `for the declared map [${height}, ${width}]; check the map or the export`);
+  }
+  return { n: shape[0] / per, height, width, units: shape[1] };
+}
+
+/** [images, H, W, C] or [images, C, H, W], checked against a declared map. */
+function mapsOf(what: string, shape: number[], layout: Layout,
+  map: MapSize | undefined): Dims {
   if (shape.length !== 4) {
-    throw shapeError(`activations of layer ${layer} in ${where}`,
-      `[${shape}]`, layout === 'nchw' ? '[images, C, H, W] (layout nchw) or ' +
-        '[samples, units]' : '[images, H, W, C] (layout nhwc) or ' +
-        '[samples, units]; declare layout: nchw for [images, C, H, W]');
+    throw shapeError(what, `[${shape}]`, layout === 'nchw'
+      ? '[images, C, H, W] (layout nchw) or [samples, units]'
+      : '[images, H, W, C] (layout nhwc) or [samples, units]; declare ' +
+        'layout: nchw for [images, C, H, W]');
   }
   const [n, a, b, c] = shape;
   const [height, width, units] = layout === 'nchw' ? [b, c, a] : [a, b, c];
-  if (images !== undefined && n < images) {
-    throw shapeError(`activations of layer ${layer} in ${where}`,
-      `${n} images ([${shape}])`, `at least the ${images} images the ` +
-      'pipeline compares (data.images)');
+  if (map && (map[0] !== height || map[1] !== width)) {
+    throw shapeError(what, `a ${height}×${width} map ([${shape}], layout ` +
+      `${layout})`, `the declared map [${map}]; the map is only needed ` +
+      'for [samples, units] arrays, so drop it or fix it');
   }
-  return { layer, file, entry, dtype, shape, layout,
-    images: images ?? n, height, width, units };
-}
-
-type LayerEntry = ExtractSummary['layers'][string];
-
-function describe(name: string, e: LayerEntry): string {
-  const images = e.positions > 0 ? e.samples / e.positions : 0;
-  return `${name} [${e.samples} samples = ${images} images × ` +
-    `${e.positions} of ${e.height}×${e.width} positions, ${e.units} units]`;
-}
-
-/**
- * Throw E_SHAPE unless two networks' activations of a layer can be
- * compared sample by sample: the same sample count from maps of the same
- * H×W and the same positions per image (units may differ).
- */
-export function checkAligned(layer: string, nameA: string, a: LayerEntry,
-  nameB: string, b: LayerEntry): void {
-  if (a.samples === b.samples && a.height === b.height &&
-    a.width === b.width && a.positions === b.positions) return;
-  throw shapeError(`layer ${layer}: ${nameA} and ${nameB} cannot be ` +
-    'aligned sample by sample', describe(nameB, b),
-    `the images and map size of ${describe(nameA, a)}; extract both from ` +
-    'the same images, at layers of the same spatial size');
-}
-
-/** checkAligned on two extract@ summaries; also says if a layer is absent. */
-export function checkLayersAlign(layer: string, a: ExtractSummary,
-  b: ExtractSummary): void {
-  for (const s of [a, b]) {
-    if (!s.layers[layer]) {
-      throw shapeError(`layer ${layer} of network ${s.network}`, 'no such ' +
-        'layer in its extraction', `one of ${Object.keys(s.layers).join(', ')}`);
-    }
-  }
-  checkAligned(layer, a.network, a.layers[layer], b.network, b.layers[layer]);
+  return { n, height, width, units };
 }

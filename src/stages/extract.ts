@@ -7,7 +7,12 @@
  * - `train:` the model that train@<network> produced;
  * - `activations:` arrays exported elsewhere, `path/{layer}.npy` or one
  *   .npz with an array per layer: [images, H, W, C] (layout nhwc),
- *   [images, C, H, W] (layout: nchw) or [samples, units]; float16/32/64;
+ *   [images, C, H, W] (layout: nchw) or [samples, units]; float16/32/64.
+ *   [samples, units] rows are image-major, then position: with `map: [H,
+ *   W]` (or `map: { layer: [H, W] }`) they are read as [images, H, W, C];
+ *   without, taken whole as a flat layer (summary `flat: true`) that
+ *   aligns with a partner of the same sample count (src/data/align.ts).
+ *   Negative values (not post-ReLU) are a warning, once per file;
  * - `onnx:` an ONNX model run by onnxruntime-node, images fed as declared
  *   by `input: { layout: nchw | nhwc, scale, offset }` (pixel · scale +
  *   offset, pixels in [0, 1]); layer names resolve to tensors as
@@ -34,12 +39,13 @@
  * file that produces one fails with the layer and image named.
  */
 import { usageError } from '../core/errors.js';
-import { checkAligned, checkLayersAlign, describeImported }
-  from '../data/activations.js';
+import { checkAligned, checkLayersAlign, declaredMap, describeImported,
+  type ImportedLayer } from '../data/activations.js';
 import { layerDir, type Positions } from '../data/positions.js';
 import type { BlockResult, LayerBlock } from '../kernels/extract-block.js';
 import type { ModelBlock } from '../kernels/extract-model.js';
-import type { ImportBlock } from '../kernels/extract-activations.js';
+import type { ImportBlock, ImportResult }
+  from '../kernels/extract-activations.js';
 import type { OnnxBlock } from '../kernels/extract-onnx.js';
 import { modelWeightFiles } from '../models/io.js';
 import type { ExtractSummary } from './summaries.js';
@@ -187,31 +193,76 @@ async function fromModel(ctx: StageContext, spec: NetworkSpec,
   return { images: data.images, layers: out, backend: first.backend.backend };
 }
 
+/** The map a network declares, refused where it would mean nothing. */
+function checkMap(ctx: StageContext, spec: NetworkSpec,
+  layers: string[]): void {
+  if (spec.map === undefined || Array.isArray(spec.map)) return;
+  const unknown = Object.keys(spec.map).filter((l) => !layers.includes(l));
+  if (unknown.length > 0) {
+    throw usageError(`${ctx.id}: networks.${spec.name}.map names ` +
+      `${unknown.join(', ')}, which the pipeline's layers (` +
+      `${layers.join(', ')}) do not list; remove or rename the entry`);
+  }
+}
+
+/**
+ * One warning per file holding negative values: the method assumes
+ * post-ReLU activations (MI's bin 0 holds the zeros, a dead unit is one
+ * that is always 0), so these are probably taken before the ReLU.
+ */
+function warnNegatives(ctx: StageContext, sources: ImportedLayer[],
+  results: ImportResult[], owner: number[]): void {
+  const files = new Map<string, { count: number; min: number;
+    layers: Set<string> }>();
+  results.forEach((r, t) => {
+    if (r.negatives === 0) return;
+    const source = sources[owner[t]];
+    const f = files.get(source.file) ??
+      { count: 0, min: 0, layers: new Set<string>() };
+    f.count += r.negatives;
+    f.min = Math.min(f.min, r.mostNegative);
+    f.layers.add(source.layer);
+    files.set(source.file, f);
+  });
+  for (const [file, f] of files) {
+    ctx.warn(`${ctx.id}: ${file} holds ${f.count} negative values ` +
+      `(most negative ${Number(f.min.toPrecision(4))}) among those read ` +
+      `for layer ${[...f.layers].join(', ')}; activations are expected ` +
+      'after the ReLU (>= 0): mutual ' +
+      'information puts values <= zero into its bin 0 and a dead unit ' +
+      'is one that is always 0. Export the ReLU outputs, or clip with ' +
+      'numpy.maximum(arr, 0) if these are meant to be post-ReLU.');
+  }
+}
+
 async function fromActivations(ctx: StageContext, spec: NetworkSpec,
   layers: string[]): Promise<Extracted> {
   const { batch, positions, seed } = checkParams(ctx);
+  checkMap(ctx, spec, layers);
   const data = ctx.pipeline.data;
   const images = data.source === 'none' ? undefined : data.images;
   const sources = layers.map((l) => describeImported(spec.activations!, l,
-    layers, spec.layout ?? 'nhwc', images));
+    layers, spec.layout ?? 'nhwc', images, declaredMap(spec.map, l)));
 
-  const tasks: (() => Promise<LayerBlock>)[] = [];
+  const tasks: (() => Promise<ImportResult>)[] = [];
   const owner: number[] = [];
   sources.forEach((source, i) => {
     for (const part of blocks(source.images, batch, ctx.pool.threads)) {
       const block: ImportBlock = { source, batch, positions, seed,
         out: ctx.out, ...part };
       owner.push(i);
-      tasks.push(() => ctx.pool.run<LayerBlock>(IMPORT_KERNEL,
+      tasks.push(() => ctx.pool.run<ImportResult>(IMPORT_KERNEL,
         'extractImportBlock', block));
     }
   });
   const results = await runAll(ctx, tasks);
+  warnNegatives(ctx, sources, results, owner);
 
   ctx.record('backend', 'import');
   const out: Layers = {};
   layers.forEach((l, i) => {
-    out[l] = merge(results.filter((_, t) => owner[t] === i));
+    const merged = merge(results.filter((_, t) => owner[t] === i));
+    out[l] = sources[i].flat ? { ...merged, flat: true } : merged;
   });
   return { images: images ?? Math.max(...sources.map((s) => s.images)),
     layers: out, backend: 'import' };
@@ -219,7 +270,7 @@ async function fromActivations(ctx: StageContext, spec: NetworkSpec,
 
 export const extractStage: StageDef = {
   kind: 'extract',
-  version: 1,
+  version: 2,
   description: 'post-ReLU activations of each layer as [samples, units] chunks',
   axes: ['network'],
   defaults: { batch: 256, positions: 'all', seed: 0, backend: 'auto' },
@@ -228,7 +279,8 @@ export const extractStage: StageDef = {
     const spec = pipeline.networks[coords.network!];
     // Paths stay out: the files' contents are hashed as inputs instead.
     return { coords, layers: pipeline.layers, data: pipeline.data,
-      layout: spec?.layout ?? null, input: spec?.input ?? null,
+      layout: spec?.layout ?? null, map: spec?.map ?? null,
+      input: spec?.input ?? null,
       train: spec?.train ?? null,
       kind: spec?.train ? 'train' : spec?.model ? 'model'
         : spec?.onnx ? 'onnx' : 'activations' };
@@ -253,6 +305,11 @@ export const extractStage: StageDef = {
     const name = ctx.coords.network!;
     const spec = ctx.pipeline.networks[name];
     const layers = checkLayerNames(ctx);
+    if (spec.map !== undefined && !spec.activations) {
+      throw usageError(`${ctx.id}: networks.${name}.map declares the map ` +
+        'of [samples, units] imported activations; this network is a ' +
+        'model, whose maps are read from it: remove map');
+    }
     const got = spec.activations ? await fromActivations(ctx, spec, layers)
       : await fromModel(ctx, spec, layers);
     const summary: ExtractSummary = { network: name, images: got.images,

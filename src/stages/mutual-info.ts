@@ -40,6 +40,7 @@ import seedrandom from 'seedrandom';
 import { ConvergentError, inputError, PipelineError, shapeError }
   from '../core/errors.js';
 import { readNpy, readNpyHeader, writeNpy } from '../core/npy.js';
+import { alignFlat, declareMapHint } from '../data/align.js';
 import { MAX_BINS, type LayerBins } from '../kernels/binning.js';
 import { summarizeMatching } from '../kernels/matching.js';
 import { binLayerOnPool, mutualInfoOnPool }
@@ -82,13 +83,17 @@ export const mutualInfoStage: StageDef = {
     const [nameA, nameB] = ctx.coords.pair!;
     const extractA = single(ctx, 'a');
     const extractB = single(ctx, 'b');
-    const entryA = layerOf(extractA, layer);
-    const entryB = layerOf(extractB, layer);
+    const givenA = layerOf(extractA, layer);
+    const givenB = layerOf(extractB, layer);
+    // A flat [samples, units] import takes its partner's map (align.ts).
+    const [entryA, entryB] = alignFlat(givenA, givenB);
     if (entryA.samples !== entryB.samples || entryA.height !== entryB.height ||
       entryA.width !== entryB.width) {
       throw shapeError(`${ctx.id}: layer ${layer} of ${nameA} and ${nameB}`,
         `${describe(entryA)} and ${describe(entryB)}`,
-        'the same spatial size and sample count on both (aligned samples)');
+        'the same spatial size and sample count on both (aligned samples)' +
+        declareMapHint(layer, nameA, givenA, nameB, givenB)
+          .replace(/^ /, '. ').replace(/\.$/, ''));
     }
 
     const available = entryA.samples;

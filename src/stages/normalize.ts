@@ -35,6 +35,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readNpyHeader, writeNpy } from '../core/npy.js';
 import { ConvergentError, inputError, usageError } from '../core/errors.js';
+import { alignFlat, declareMapHint } from '../data/align.js';
 import { ENGINES, type EngineChoice } from '../engine/gram.js';
 import type { BackendChoice } from '../engine/tfjs.js';
 import { holdoutCount, splitImages } from '../kernels/normalize-split.js';
@@ -205,8 +206,10 @@ function alignedLayers(ctx: StageContext) {
     throw new ConvergentError('E_STAGE', `${ctx.id}: normalize runs per ` +
       'pair and layer, but the instance has no pair or layer coordinates');
   }
-  const a = sideOf(ctx, 'a', pair[0], layer);
-  const b = sideOf(ctx, 'b', pair[1], layer);
+  const givenA = sideOf(ctx, 'a', pair[0], layer);
+  const givenB = sideOf(ctx, 'b', pair[1], layer);
+  // A flat [samples, units] import takes its partner's map (align.ts).
+  const [a, b] = alignFlat(givenA, givenB);
 
   const shape = (s: LayerSide) => `${s.network} gives ${s.samples} ` +
     `samples (${s.height}×${s.width} map, ${s.positions} positions per ` +
@@ -216,7 +219,8 @@ function alignedLayers(ctx: StageContext) {
     throw new ConvergentError('E_SHAPE', `${ctx.id}: layer '${layer}' ` +
       `cannot be aligned: ${shape(a)}, ${shape(b)}. Both networks must ` +
       'see the same images at the same positions: compare layers of the ' +
-      'same spatial size, extracted from the same data.');
+      'same spatial size, extracted from the same data.' +
+      declareMapHint(layer, pair[0], givenA, pair[1], givenB));
   }
   if (!(a.positions >= 1) || !(a.samples >= 1) ||
     a.samples % a.positions !== 0) {

@@ -25,6 +25,12 @@ export interface ExtractSummary {
     width: number;
     /** Positions taken per image. */
     positions: number;
+    /**
+     * A [samples, units] import with no declared map: rows taken whole,
+     * 1 x 1 and one position per image here; it aligns with a partner of
+     * the same sample count on that partner's map (src/data/align.ts).
+     */
+    flat?: boolean;
     /** Chunk files relative to the artifact, in sample order. */
     chunks: string[];
   }>;

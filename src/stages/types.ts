@@ -24,6 +24,9 @@ export interface Coords {
 /** The spatial size [H, W] of a layer's map. */
 export type MapSize = [height: number, width: number];
 
+/** The spatial size [H, W] of a layer's map. */
+export type MapSize = [height: number, width: number];
+
 /** A network as the pipeline declares it (paths already absolute). */
 export interface NetworkSpec {
   name: string;
@@ -35,6 +38,11 @@ export interface NetworkSpec {
   activations?: string;
   /** Layout of 4-d imported activations. */
   layout?: 'nhwc' | 'nchw';
+  /**
+   * Map of [samples, units] imported activations (rows image-major, then
+   * position): one [H, W] for every layer, or per layer name.
+   */
+  map?: MapSize | Record<string, MapSize>;
   /**
    * Map of [samples, units] imported activations (rows image-major, then
    * position): one [H, W] for every layer, or per layer name.

@@ -29,27 +29,37 @@ const selection = (cmd: Command) => cmd
   .option('--from <stages...>', 'recompute these stages and all after them')
   .option('--force [patterns...]', 'recompute these (all when none given)');
 
+/**
+ * How instances are computed. `plan` takes these too, so that a plan can
+ * be asked with the very command line of the run it previews.
+ */
+const compute = (cmd: Command) => cmd
+  .option('-j, --jobs <n>', 'worker threads (default: the cores; 0: none)',
+    intArg)
+  .addOption(new Option('--engine <name>', 'Gram engine')
+    .choices(['auto', 'onnx', 'tfjs', 'js']))
+  .addOption(new Option('--backend <name>', 'tfjs backend')
+    .choices(['auto', 'tensorflow', 'wasm', 'cpu']));
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 common(program.command('validate <pipeline>'))
-  .description('check a pipeline file and print its instances')
+  .description('check a pipeline file and count its instances')
+  .option('--list', 'print the instance ids too')
   .action((file, o) => commands.validate(file, o));
 
-selection(common(program.command('plan <pipeline>')))
-  .description('dry run: each instance, cached or not, and why')
+compute(selection(common(program.command('plan <pipeline>'))))
+  .description('dry run: each instance, cached or not, and why; takes the ' +
+    "options of run (--jobs, --engine and --backend change how instances " +
+    'are computed, not which)')
   .option('--json', 'print JSON')
   .option('--all', 'list cached instances too')
   .action((file, o) => commands.plan(file, o));
 
-selection(common(program.command('run <pipeline>')))
+compute(selection(common(program.command('run <pipeline>'))))
   .description('run what is not cached')
-  .option('-j, --jobs <n>', 'worker threads (default: the cores; 0: none)', intArg)
-  .addOption(new Option('--engine <name>', 'Gram engine')
-    .choices(['auto', 'onnx', 'tfjs', 'js']))
-  .addOption(new Option('--backend <name>', 'tfjs backend')
-    .choices(['auto', 'tensorflow', 'wasm', 'cpu']))
   .action((file, o) => commands.run(file, o));
 
 common(program.command('status <pipeline>'))

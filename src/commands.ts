@@ -2,7 +2,7 @@
  * What each CLI command does, kept apart from argument parsing so that
  * tests can call them. Results go to stdout; diagnostics to stderr.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createLogger, type Logger } from './core/log.js';
 import { expand, type Graph } from './pipeline/expand.js';
@@ -11,8 +11,11 @@ import { Cache } from './runner/cache.js';
 import { isStale, readOwner } from './runner/lock.js';
 import { decideAll } from './runner/plan.js';
 import { liveKeys, readRoot, rootFile } from './runner/roots.js';
+import { defaultThreads } from './runner/pool.js';
 import { createProgress } from './runner/progress.js';
 import { runPipeline } from './runner/run.js';
+import { runExitCode, runSummary } from './runner/summary.js';
+import { logRunDetail } from './run-detail.js';
 import { select, type Selection } from './runner/select.js';
 import { builtinRegistry } from './stages/index.js';
 import { listFiles } from './runner/cache.js';
@@ -29,13 +32,14 @@ async function load(file: string, o: Common): Promise<LoadedPipeline> {
     { sets: o.set, cache: o.cache });
 }
 
-export async function validate(file: string, o: Common) {
+export async function validate(file: string, o: Common & { list?: boolean }) {
   const { pipeline } = await load(file, o);
   const g = expand(pipeline, await builtinRegistry());
   const byStage = countBy(g, () => true);
-  out(`${relative(process.cwd(), pipeline.file) || pipeline.file}: valid; ` +
-    `${g.order.length} instances (${[...byStage].map(([s, n]) => `${s} ${n}`)
-      .join(', ')})`);
+  // The file as typed, as its error messages name it.
+  out(`${file}: valid; ${g.order.length} instances ` +
+    `(${[...byStage].map(([s, n]) => `${s} ${n}`).join(', ')})`);
+  if (o.list) for (const id of g.order) out(id);
 }
 
 function countBy(g: Graph, keep: (id: string) => boolean) {
@@ -53,9 +57,19 @@ function selectionOf(o: Selection & { force?: string[] | boolean }): Selection {
     force: o.force === true ? [] : o.force || undefined };
 }
 
-export async function plan(file: string,
-  o: Common & Selection & { json?: boolean; all?: boolean }) {
+/** What `run` takes besides the selection; `plan` takes it too. */
+interface Compute { jobs?: number; engine?: string; backend?: string }
+
+export async function plan(file: string, o: Common & Selection & Compute &
+  { json?: boolean; all?: boolean }) {
   const { pipeline } = await load(file, o);
+  // They choose how an instance is computed and stay out of its cache key,
+  // so the plan is the same with them or without.
+  for (const k of ['jobs', 'engine', 'backend'] as const) {
+    if (o[k] !== undefined) {
+      log.debug(`--${k} ${o[k]}: changes how instances run, not which`);
+    }
+  }
   const registry = await builtinRegistry();
   const g = expand(pipeline, registry);
   const { selected, forced } = select(g, selectionOf(o));
@@ -75,8 +89,7 @@ export async function plan(file: string,
   out(`${toRun.length} to run, ${decisions.length - toRun.length} cached`);
 }
 
-export async function run(file: string, o: Common & Selection & {
-  jobs?: number; engine?: string; backend?: string }) {
+export async function run(file: string, o: Common & Selection & Compute) {
   const { pipeline } = await load(file, o);
   const registry = await builtinRegistry();
   const controller = new AbortController();
@@ -90,23 +103,36 @@ export async function run(file: string, o: Common & Selection & {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  const quiet = log.level === 'error' || log.level === 'silent';
+  const progress = createProgress(undefined, undefined, quiet);
+  // On a terminal, log lines go above the bars instead of through them.
+  const tty = !!process.stderr.isTTY && !process.env.CI;
+  const runLog = tty && !quiet
+    ? createLogger(log.level, (line) => progress.line(line)) : log;
+  log.debug(`run: cache ${pipeline.cache}; ` +
+    `${o.jobs ?? defaultThreads()} worker threads; ` +
+    `engine ${o.engine ?? 'as the pipeline says'}; ` +
+    `backend ${o.backend ?? 'as the pipeline says'}`);
   try {
     const r = await runPipeline(pipeline, registry, { ...selectionOf(o),
-      jobs: o.jobs, engine: o.engine, backend: o.backend, log,
-      progress: createProgress(undefined, undefined, log.level === 'error'),
-      signal: controller.signal });
-    const stopped = r.cancelled ? `, interrupted: ${r.interrupted.length} ` +
-      `stopped and ${r.notStarted} not started (run again to resume)` : '';
-    out(`${r.ran.length} ran, ${r.cached.length} cached, ` +
-      `${r.failed.length} failed, ${r.skipped.length} skipped${stopped} ` +
-      `in ${r.seconds.toFixed(1)}s; record: ${relative(process.cwd(), r.record)}`);
-    for (const f of r.failed) process.stderr.write(`failed ${f.id}: ${f.error}\n`);
-    if (r.cancelled) process.exitCode = 130;
-    else if (r.failed.length) process.exitCode = 1;
+      jobs: o.jobs, engine: o.engine, backend: o.backend, log: runLog,
+      progress, signal: controller.signal });
+    logRunDetail(r.record, new Cache(pipeline.cache).objects(), log);
+    out(runSummary(r));
+    for (const f of r.failed) {
+      process.stderr.write(failureLine(f.id, f.error) + '\n');
+    }
+    process.exitCode = runExitCode(r);
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** "failed <id>: <error>", the id once though most errors begin with it. */
+export function failureLine(id: string, error: string): string {
+  const own = error.startsWith(`${id}: `) ? error.slice(id.length + 2) : error;
+  return `failed ${id}: ${own}`;
 }
 
 export async function status(file: string, o: Common) {
@@ -166,9 +192,10 @@ export async function gc(file: string, o: Common & { dryRun?: boolean }) {
   const { pipeline } = await load(file, o);
   const cache = new Cache(pipeline.cache).open();
   const keep = liveKeys(cache);
+  const keys = cache.keys();
   let n = 0;
   let bytes = 0;
-  for (const key of cache.keys()) {
+  for (const key of keys) {
     if (keep.has(key)) continue;
     bytes += entryBytes(cache.objects(key));
     n++;
@@ -176,7 +203,7 @@ export async function gc(file: string, o: Common & { dryRun?: boolean }) {
   }
   const orphans = o.dryRun ? 0 : cache.sweepOrphans();
   out(`${o.dryRun ? 'would remove' : 'removed'} ${n} entries ` +
-    `(${(bytes / 1e6).toFixed(1)} MB); kept ${keep.size}` +
+    `(${(bytes / 1e6).toFixed(1)} MB); kept ${keys.length - n}` +
     (orphans ? `; cleared ${orphans} unfinished folders` : ''));
 }
 
@@ -222,10 +249,15 @@ export async function unlock(file: string, o: Common & { force?: boolean }) {
 export async function clean(file: string, o: Common) {
   const { pipeline } = await load(file, o);
   const cache = new Cache(pipeline.cache);
+  const root = cache.roots(rootFile(pipeline));
+  const shown = relative(process.cwd(), pipeline.outputs) || pipeline.outputs;
+  if (!existsSync(pipeline.outputs) && !existsSync(root)) {
+    out(`nothing to remove: ${shown} does not exist and no run is recorded`);
+    return;
+  }
   rmSync(pipeline.outputs, { recursive: true, force: true });
-  rmSync(cache.roots(rootFile(pipeline)), { force: true });
-  out(`removed ${relative(process.cwd(), pipeline.outputs)}; ` +
-    'run convergent gc to free the cache entries it used');
+  rmSync(root, { force: true });
+  out(`removed ${shown}; run convergent gc to free the cache entries it used`);
 }
 
 export async function table(file: string, name: string | undefined,

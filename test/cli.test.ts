@@ -4,12 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync }
+  from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { basePipeline, cliSpawn, cliSync, project } from './runner-helpers.js';
-import { removeDir } from './helpers.js';
+import { basePipeline, cliSpawn, cliSync, project }
+  from './runner-helpers.js';
+import { failureLine } from '../src/commands.js';
+import { removeDir, repoRoot } from './helpers.js';
 
 const slow = basePipeline.replace('combine: { offset: 0 }',
   'combine: { offset: 0, delayMs: 1500 }');
@@ -109,4 +112,88 @@ test('plan, status, dag, gc and clean speak plainly', async () => {
   assert.equal(cliSync(['clean', file], dir).code, 0);
   assert.equal(existsSync(join(dir, 'outputs', 'demo')), false);
   removeDir(dir);
+});
+
+// Off a terminal, as a user's batch job sees it (not the test runner's
+// quiet default).
+const offTerminal = { NODE_TEST_CONTEXT: '' };
+
+test('-v adds detail off a terminal, before or after the command', () => {
+  const { dir, file } = project();
+  const first = cliSync(['-v', 'run', file], dir, offTerminal);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /^debug: run: cache .*worker threads/m);
+  assert.match(first.stderr,
+    /^debug: ran source@n1 \(key [0-9a-f]{12}; not computed yet\)$/m);
+  const cached = cliSync(['run', file, '-v'], dir, offTerminal);
+  assert.match(cached.stderr, /^debug: cached combine@n1-n22 \(key [0-9a-f]{12}, /m);
+  const forced = cliSync(['run', file, '--force', '--verbose'], dir, offTerminal);
+  assert.match(forced.stderr, /^debug: ran total \(key [0-9a-f]{12}; forced\)$/m);
+  const plain = cliSync(['run', file, '--force'], dir, offTerminal);
+  assert.doesNotMatch(plain.stderr, /debug:/);
+  const quiet = cliSync(['run', file, '--force', '-q'], dir, offTerminal);
+  assert.equal(quiet.stderr, '');
+  assert.match(quiet.stdout, /^13 ran, 0 cached/m);
+  removeDir(dir);
+});
+
+test('plan takes the options of run and plans what run does', () => {
+  const { dir, file } = project();
+  const bare = cliSync(['plan', file], dir);
+  const asRun = cliSync(['plan', file, '--engine', 'js', '--backend', 'cpu',
+    '--jobs', '1', '--cache', join(dir, 'outputs', '.cache')], dir);
+  assert.equal(asRun.code, 0, asRun.stderr);
+  assert.equal(asRun.stdout, bare.stdout);
+  cliSync(['run', file, '--engine', 'js', '--backend', 'cpu'], dir);
+  assert.match(cliSync(['plan', file], dir).stdout, /^0 to run, 13 cached$/m);
+  assert.equal(cliSync(['plan', file, '--engine', 'nosuch'], dir).code, 2);
+  removeDir(dir);
+});
+
+test('clean says when there was nothing to remove', () => {
+  const { dir, file } = project();
+  cliSync(['run', file], dir);
+  assert.match(cliSync(['clean', file], dir).stdout, /^removed outputs\/demo; /);
+  const again = cliSync(['clean', file], dir);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /^nothing to remove: outputs\/demo does not exist/);
+  removeDir(dir);
+});
+
+test('validate counts the instances, lists them with --list', () => {
+  const { dir, file } = project();
+  assert.match(cliSync(['validate', '--help'], dir).stdout,
+    /count its instances/);
+  const listed = cliSync(['validate', file, '--list'], dir);
+  assert.equal(listed.stdout.trim().split('\n').length, 1 + 13);
+  assert.match(listed.stdout, /^combine@n1-n22$/m);
+  removeDir(dir);
+});
+
+test('validate and its errors name the file as it was typed', () => {
+  const { dir } = project();
+  const sub = join(dir, 'pipelines');
+  const ok = cliSync(['validate', '../pipeline.yaml'], sub);
+  assert.match(ok.stdout, /^\.\.\/pipeline\.yaml: valid; 13 instances/);
+  writeFileSync(join(dir, 'bad.yaml'), basePipeline.replace('pairs:', 'pair:'));
+  const bad = cliSync(['validate', '../bad.yaml'], sub);
+  assert.match(bad.stderr, /^convergent: \.\.\/bad\.yaml:7:1 \(pair\): unknown key/);
+  removeDir(dir);
+});
+
+test('a failure names its instance once', () => {
+  assert.equal(failureLine('normalize@a-c/l1', 'normalize@a-c/l1: 3 rows'),
+    'failed normalize@a-c/l1: 3 rows');
+  assert.equal(failureLine('combine@n1-n22', 'combine@n1-n22 failed on purpose'),
+    'failed combine@n1-n22: combine@n1-n22 failed on purpose');
+});
+
+test('table suggests a name only when one is near', () => {
+  const nosuch = cliSync(['table', 'pipelines/mnist.yaml', 'nosuch'], repoRoot);
+  assert.equal(nosuch.code, 2);
+  assert.match(nosuch.stderr, /has no table 'nosuch'; its tables: networks, /);
+  assert.doesNotMatch(nosuch.stderr, /did you mean/i);
+  const near = cliSync(['table', 'pipelines/mnist.yaml', 'matc'], repoRoot);
+  assert.match(near.stderr,
+    /Did you mean 'matching-correlation' or 'matching-mi'\?$/m);
 });

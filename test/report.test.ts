@@ -564,6 +564,74 @@ test('the runner publishes the report; the CLI rebuilds it from the cache',
     removeDir(root);
   });
 
+test('one failed pair keeps the report of the others, listed as failed; ' +
+  'its key changes once the pair succeeds', async () => {
+  const { runPipeline } = await import('../src/runner/run.js');
+  const { registry } = await import('../src/stages/registry.js');
+  const { createLogger } = await import('../src/core/log.js');
+  const { plainProgress } = await import('../src/runner/progress.js');
+  const here = new URL(import.meta.url).href;
+  const corr = Float64Array.from([0.9, 0.1, 0.2, 0.6]);
+  let failing = true;
+  const stub = (kind: string, axes: any[], run: (ctx: any) => any) => ({
+    url: here, def: { kind, version: 1, description: kind, axes,
+      defaults: {}, inputs: () => [], run } });
+  const reg = registry([
+    stub('extract', ['network'], async () => ({ summary: { images: 10,
+      layers: {} } })),
+    stub('normalize', ['pair', 'layer'], async () => ({ summary: {} })),
+    stub('match', ['pair', 'layer'], async (ctx) => {
+      if (failing && ctx.coords.pair[1] === 'n3') {
+        throw new Error('match stub failed on purpose');
+      }
+      for (const name of ['corr_ab.npy', 'corr_aa.npy', 'corr_bb.npy']) {
+        writeNpy(join(ctx.out, name), corr, [2, 2]);
+      }
+      return { summary: { ...matchSummary(corr, 2, 2),
+        dead: { a: [], b: [] }, constant: { a: [], b: [] } } };
+    }),
+    { url: new URL('../src/stages/report.js', import.meta.url).href,
+      def: reportStage },
+  ]);
+  const root = tempDir();
+  const pipeline = testPipeline({ root, pairs: [['n1', 'n2'], ['n1', 'n3']],
+    layers: ['l1'], networks: { n1: { name: 'n1' }, n2: { name: 'n2' },
+      n3: { name: 'n3' } },
+    stages: { match: { kind: 'match', params: {} },
+      report: { kind: 'report', params: { formats: ['md'] } } } });
+  const run = () => runPipeline(pipeline, reg, { jobs: 0,
+    log: createLogger('silent'), progress: plainProgress(() => {}) });
+  const html = () => readFileSync(join(pipeline.outputs, 'report.html'),
+    'utf8');
+  const md = () => readFileSync(join(pipeline.outputs,
+    'tables/matching-correlation.md'), 'utf8');
+
+  const first = await run();
+  assert.deepEqual(first.failed.map((f) => f.id), ['match@n1-n3/l1']);
+  assert.ok(first.ran.includes('report'), 'the report ran');
+  assert.deepEqual(first.skipped, []);
+  assert.match(html(), /match@n1-n3\/l1<\/code>: failed: match stub failed/);
+  assert.match(html(), /Made from a partial run: 1 instance\(s\) failed/);
+  assert.match(md(), /\| n1 \| n2 \| l1 \| 2 \| 2 \| 0\.750 \|/);
+  assert.match(md(), /\| n1 \| n3 \| l1 \| — \| — \|/);
+
+  // The same failure again: the partial report is the same one.
+  const again = await run();
+  assert.equal(again.failed.length, 1);
+  assert.ok(again.cached.includes('report'), 'cached while inputs are');
+
+  // Once the pair succeeds, the report's inputs differ, and so its key.
+  failing = false;
+  const fixed = await run();
+  assert.deepEqual(fixed.failed, []);
+  assert.ok(fixed.ran.includes('report'), 'rebuilt with every input');
+  assert.doesNotMatch(html(), /partial run|failed:/);
+  assert.match(md(), /\| n1 \| n3 \| l1 \| 2 \| 2 \| 0\.750 \|/);
+  const warm = await run();
+  assert.deepEqual(warm.ran, []);
+  removeDir(root);
+});
+
 /** SciPy's leaves_list: leaves left to right under the last merge. */
 function leavesOf(linkage: ArrayLike<number>, n: number): Int32Array {
   const order: number[] = [];

@@ -88,7 +88,16 @@ export interface ReportArtifacts {
   normalize: PairLayerFound<NormalizeSummary>[];
   extract: NetworkFound<ExtractSummary>[];
   train: NetworkFound<Record<string, any>>[];
+  /**
+   * Instances the report lacks because they failed (with the error) or
+   * were skipped after a failure in the run that made it; none when it
+   * is rebuilt from the cache.
+   */
+  failed: LostInput[];
 }
+
+/** An input that failed (error given) or was skipped after a failure. */
+export interface LostInput { id: string; error?: string }
 
 /** The stage of `kind` in the pipeline: the one named so, else the first. */
 export function stageNamed(pipeline: ResolvedPipeline,
@@ -272,7 +281,7 @@ export function lookupInInputs(refs: StageRef[],
 /** Gather the report's artifacts by pair, layer, decay and network. */
 export function collectArtifacts(pipeline: ResolvedPipeline,
   source: ArtifactLookup | Record<string, Artifact | Artifact[]>,
-): ReportArtifacts {
+  failed: LostInput[] = []): ReportArtifacts {
   const refs = reportRefs(pipeline);
   const lookup = typeof source === 'function'
     ? source : lookupInInputs(refs, source);
@@ -287,7 +296,7 @@ export function collectArtifacts(pipeline: ResolvedPipeline,
   const out: ReportArtifacts = {
     pipeline, stages, sparseGroups: sparseGroupsOf(pipeline),
     match: [], mi: [], sparse: [], hac: [], normalize: [], extract: [],
-    train: [],
+    train: [], failed,
   };
 
   for (const ref of refs) {

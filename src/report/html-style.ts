@@ -37,6 +37,7 @@ th.num, td.num { text-align: right; white-space: nowrap; }
 tbody tr:nth-child(even) { background: var(--band); }
 tr.group td { border-top: 2px solid #bbb; }
 td.missing { color: var(--muted); }
+p.failed, li.failed { color: #b2182b; }
 ul.notes { margin: 0.4rem 0 0; padding-left: 1.2rem; color: var(--muted);
   font-size: 13px; max-width: 60rem; }
 .files { margin: 0.3rem 0 0; font-size: 13px; color: var(--muted); }

@@ -121,8 +121,23 @@ function pipelineSection(input: HtmlInput): string {
   ]);
 }
 
+/** The run's failures first: the results they took with them show as —. */
+function failedItems(input: HtmlInput): { intro: string; items: string[] } {
+  const lost = input.arts.failed;
+  if (lost.length === 0) return { intro: '', items: [] };
+  const failed = lost.filter((f) => f.error !== undefined).length;
+  const intro = `<p class="failed">Made from a partial run: ${failed} ` +
+    `instance(s) failed and ${lost.length - failed} were skipped after a ` +
+    'failure; the values they would have given show as \u2014. The run ' +
+    'failed; rerun it once the cause is fixed.</p>';
+  const items = lost.map((f) => `<li class="failed"><code>${esc(f.id)}` +
+    `</code>: ${f.error === undefined ? 'skipped, an input failed'
+      : `failed: ${esc(f.error)}`}</li>`);
+  return { intro, items };
+}
+
 function warningsSection(input: HtmlInput): string {
-  const items: string[] = [];
+  const { intro, items } = failedItems(input);
   for (const f of allFound(input.arts)) {
     for (const w of f.artifact?.manifest?.warnings ?? []) {
       items.push(`<li><code>${esc(f.id)}</code>: ${esc(w)}</li>`);
@@ -131,7 +146,7 @@ function warningsSection(input: HtmlInput): string {
   for (const note of input.figures.notes) {
     items.push(`<li><code>report</code>: ${esc(note)}</li>`);
   }
-  return section('warnings', 'Warnings', [items.length === 0
+  return section('warnings', 'Warnings', [intro, items.length === 0
     ? '<p>No stage recorded a warning.</p>'
     : `<ul class="warnings">${items.join('\n')}</ul>`]);
 }

@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync }
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConvergentError } from '../core/errors.js';
+import { sha256 } from '../core/hash.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { expand, type Graph, type Instance } from '../pipeline/expand.js';
 import type { Registry } from '../stages/registry.js';
@@ -101,10 +102,18 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   const limit = Math.max(2, 2 * Math.max(1, jobs));
 
   const settle = (id: string) => state.set(id, 'over');
-  const blocked = (inst: Instance) => inst.inputs.some((i) =>
-    i.from.some((f) => state.get(f) === 'over' && !done.has(f)));
+  const lost = (f: string) => state.get(f) === 'over' && !done.has(f);
+  // A stage that runsWithFailedInputs (the report) waits for every input
+  // to settle, then runs on those that finished.
+  const lenient = (inst: Instance) =>
+    registry.get(inst.kind)!.def.runsWithFailedInputs === true;
+  const blocked = (inst: Instance) => !lenient(inst) &&
+    inst.inputs.some((i) => i.from.some(lost));
   const ready = (inst: Instance) => inst.inputs.every((i) =>
-    i.from.every((f) => done.has(f)));
+    i.from.every((f) => done.has(f) || (lenient(inst) && lost(f))));
+  const failedInputs = (inst: Instance) => inst.inputs
+    .flatMap((i) => i.from).filter(lost).map((id) => ({ id,
+      error: outcome.failed.find((f) => f.id === id)?.error }));
 
   const startOne = async (inst: Instance) => {
     const t = Date.now();
@@ -140,7 +149,13 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   };
 
   const settleInstance = async (inst: Instance) => {
-    const parts = keyParts(inst, registry, digests,
+    // A failed input enters the key as its error: once it succeeds, the
+    // key changes, so a result made without it is not reused.
+    const lostInputs = failedInputs(inst);
+    const known = lostInputs.length === 0 ? digests : new Map([...digests,
+      ...lostInputs.map((f) =>
+        [f.id, `failed:${sha256(f.error ?? 'skipped')}`] as const)]);
+    const parts = keyParts(inst, registry, known,
       await fileParts(inst, hashes), p);
     if (!parts) throw new Error(`internal: inputs of ${inst.id} not ready`);
     const key = keyOf(parts);
@@ -180,7 +195,9 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
     const started = new Date();
     const inputs: StageContext['inputs'] = {};
     for (const input of inst.inputs) {
-      const arts = input.from.map((f) => done.get(f)!.artifact);
+      const arts = input.from.filter((f) => done.has(f))
+        .map((f) => done.get(f)!.artifact);
+      if (arts.length === 0 && !input.many) continue;
       inputs[input.role] = input.many ? arts : arts[0];
     }
     const files: Record<string, string> = {};
@@ -212,6 +229,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
         signal: abort.signal,
         engine: options.engine,
         backend: options.backend,
+        failedInputs: lenient(inst) ? failedInputs(inst) : undefined,
       });
       if (abort.signal.aborted) throw new Error('cancelled');
       return await cache.commit(tmp, result.summary, {

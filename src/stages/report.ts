@@ -49,7 +49,12 @@
  *   the same normalize stage share their figures;
  * - `report.html`, self-contained apart from those figure files.
  *
- * Summary: { tables: [file...], figures: [file...], notes: [...] }.
+ * Runs even when some of these failed or were skipped (runsWithFailedInputs):
+ * their values show as em dashes, and the Warnings section lists them
+ * with their errors; the run itself still fails.
+ *
+ * Summary: { tables: [file...], figures: [file...], notes: [...],
+ * failed: [instance id...] }.
  */
 import { relative } from 'node:path';
 import { PipelineError } from '../core/errors.js';
@@ -77,6 +82,9 @@ export const reportStage: StageDef = {
   description: 'tables (md, csv, tex, json), figures and report.html',
   axes: [],
   defaults: { formats: [...formats] },
+  // One failed pair must not take the report of the others with it: the
+  // runner still fails the run, and the page lists what is missing.
+  runsWithFailedInputs: true,
 
   inputs(_coords, _params, pipeline) {
     return reportInputRefs(pipeline);
@@ -89,10 +97,17 @@ export const reportStage: StageDef = {
 
   async run(ctx) {
     const tableFormats = checkFormats(ctx);
-    const arts = collectArtifacts(ctx.pipeline, ctx.inputs);
+    const failed = ctx.failedInputs ?? [];
+    const arts = collectArtifacts(ctx.pipeline, ctx.inputs, failed);
     const built = await buildReport(arts, ctx.out,
       { formats: tableFormats });
     for (const note of built.notes) ctx.warn(note);
+    if (failed.length > 0) {
+      ctx.warn(`made without ${failed.length} instance(s) that failed or ` +
+        `were skipped (${failed.slice(0, 3).map((f) => f.id).join(', ')}` +
+        `${failed.length > 3 ? ', ...' : ''}); their values show as ` +
+        '\u2014 and the Warnings section lists them.');
+    }
 
     const { version: vegaVersion } = await import('vega');
     const { version: vegaLiteVersion } = await import('vega-lite');
@@ -105,6 +120,7 @@ export const reportStage: StageDef = {
         tables: built.tables,
         figures: built.figures.map((f) => f.file),
         notes: built.notes,
+        failed: failed.map((f) => f.id),
       },
       publish: [{ from: '.', to }],
     };

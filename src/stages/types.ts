@@ -24,9 +24,6 @@ export interface Coords {
 /** The spatial size [H, W] of a layer's map. */
 export type MapSize = [height: number, width: number];
 
-/** The spatial size [H, W] of a layer's map. */
-export type MapSize = [height: number, width: number];
-
 /** A network as the pipeline declares it (paths already absolute). */
 export interface NetworkSpec {
   name: string;
@@ -38,11 +35,6 @@ export interface NetworkSpec {
   activations?: string;
   /** Layout of 4-d imported activations. */
   layout?: 'nhwc' | 'nchw';
-  /**
-   * Map of [samples, units] imported activations (rows image-major, then
-   * position): one [H, W] for every layer, or per layer name.
-   */
-  map?: MapSize | Record<string, MapSize>;
   /**
    * Map of [samples, units] imported activations (rows image-major, then
    * position): one [H, W] for every layer, or per layer name.
@@ -175,10 +167,11 @@ export interface StageContext {
   engine?: string;
   backend?: string;
   /**
-   * Inputs that failed, or were skipped after a failure, and why; they
-   * are absent from `inputs`. Only for stages with runsWithFailedInputs.
+   * Inputs that failed (with the error) or were skipped after a failure
+   * (no error); they are absent from `inputs`. Only for stages with
+   * runsWithFailedInputs.
    */
-  failedInputs?: { id: string; error: string }[];
+  failedInputs?: { id: string; error?: string }[];
 }
 
 export interface StageResult {

@@ -44,7 +44,10 @@ export interface RunOutcome {
   /** Cancelled while running, and never started, when interrupted. */
   interrupted: string[];
   notStarted: number;
+  /** Interrupted with work stopped or not started: the run is partial. */
   cancelled: boolean;
+  /** Interrupted after every instance had settled: the run is complete. */
+  lateInterrupt: boolean;
   seconds: number;
   record: string;
 }
@@ -91,8 +94,8 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
 
   const done = new Map<string, Done>();
   const outcome: RunOutcome = { ran: [], cached: [], failed: [], skipped: [],
-    interrupted: [], notStarted: 0, cancelled: false, seconds: 0,
-    record: record.file };
+    interrupted: [], notStarted: 0, cancelled: false, lateInterrupt: false,
+    seconds: 0, record: record.file };
   const state = new Map<string, 'waiting' | 'running' | 'over'>();
   for (const id of g.order) if (selected.has(id)) state.set(id, 'waiting');
   progress.start(state.size);
@@ -274,8 +277,12 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
     progress.finish();
   }
 
-  outcome.cancelled = abort.signal.aborted;
   outcome.notStarted = [...state].filter(([, s]) => s === 'waiting').length;
+  // An interrupt that stopped nothing and left nothing unstarted came too
+  // late to matter: the run is complete, and says so.
+  const cut = outcome.interrupted.length + outcome.notStarted > 0;
+  outcome.cancelled = abort.signal.aborted && cut;
+  outcome.lateInterrupt = abort.signal.aborted && !cut;
   outcome.seconds = (Date.now() - t0) / 1000;
   writeRoot(cache, mergeRoot(p, previous, done));
   record.add({ event: 'finish', seconds: outcome.seconds,

@@ -67,12 +67,16 @@ export class Cache {
    */
   async lookup(key: string, full = false): Promise<Lookup> {
     const dir = this.objects(key);
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    } catch (err) {
+    let manifest = readManifest(dir);
+    if (!manifest) {
       if (!existsSync(dir)) return {};
-      return { problem: 'its manifest is missing or unreadable' };
+      // Entries arrive by one rename with their manifest inside: a folder
+      // that appeared after the read above was just published by another
+      // run, and is complete. Only a second miss is a broken entry.
+      manifest = readManifest(dir);
+      // Gone again (gc or verify removed it meanwhile) is simply a miss.
+      if (!manifest && !existsSync(dir)) return {};
+      if (!manifest) return { problem: 'its manifest is missing or unreadable' };
     }
     const stampsFile = join(dir, '.verified.json');
     let stamps: Stamps = {};
@@ -198,6 +202,14 @@ export class Cache {
       n++;
     }
     return n;
+  }
+}
+
+function readManifest(dir: string): Manifest | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    return undefined;
   }
 }
 

@@ -3,9 +3,10 @@
  * lock left by a killed process is noticed and broken instead of blocking
  * every later run.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync }
-  from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync,
+  statSync, writeSync } from 'node:fs';
 
 export interface LockOwner {
   pid: number;
@@ -25,8 +26,20 @@ export function isAlive(pid: number): boolean {
 }
 
 export function readOwner(path: string): LockOwner | undefined {
+  return parseOwner(readText(path));
+}
+
+function readText(path: string): string | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOwner(text: string | undefined): LockOwner | undefined {
+  try {
+    return text === undefined ? undefined : JSON.parse(text) as LockOwner;
   } catch {
     return undefined;
   }
@@ -61,12 +74,36 @@ export function tryLock(path: string, purpose: string): boolean {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!isStale(path)) return false;
+      const seen = readText(path);
+      if (!isStale(path, parseOwner(seen))) return false;
       // The owner died: remove its lock and try once more.
-      rmSync(path, { force: true });
+      breakLock(path, seen);
     }
   }
   return false;
+}
+
+/**
+ * Remove the stale lock whose text was `seen`. Another run may have
+ * broken it and taken the key since we looked: removing by name would
+ * delete that run's fresh lock and let both compute. So move the lock
+ * aside first, and give it back unless it is the one judged stale.
+ */
+function breakLock(path: string, seen: string | undefined): void {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.old`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
+  if (readText(aside) !== seen) {
+    // A link creates the name only if it is free: should a third run
+    // have taken the key meanwhile, its lock stands.
+    try {
+      linkSync(aside, path);
+    } catch { /* a newer lock holds the key */ }
+  }
+  rmSync(aside, { force: true });
 }
 
 export function unlock(path: string): void {

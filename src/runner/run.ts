@@ -163,24 +163,27 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
     if (!parts) throw new Error(`internal: inputs of ${inst.id} not ready`);
     const key = keyOf(parts);
     const lockFile = cache.locks(`${key}.lock`);
+    const cached = (artifact: Artifact) =>
+      ({ ran: false, reason: 'cached', done: { artifact, key, parts } });
     for (;;) {
-      if (!forced.has(inst.id)) {
-        const hit = await cache.lookup(key);
-        if (hit.artifact) {
-          return { ran: false, reason: 'cached', done: { artifact: hit.artifact, key, parts } };
-        }
-        if (hit.problem) {
-          log.warn(`${inst.id}: cached output is corrupt (${hit.problem}); ` +
-            'recomputing it');
-          cache.remove(key);
-        }
-      }
+      const hit = forced.has(inst.id) ? {} : await cache.lookup(key);
+      if (hit.artifact) return cached(hit.artifact);
       if (tryLock(lockFile, `${p.name} ${inst.id}`)) break;
       // Another live run computes the same key: wait for its result.
       if (abort.signal.aborted) throw new Error('cancelled');
       await sleep(200);
     }
     try {
+      // Look again with the lock held: the run we waited for may have
+      // published between our last look and our lock. Only now is a bad
+      // entry really bad, not one that another run is publishing.
+      const hit = forced.has(inst.id) ? {} : await cache.lookup(key);
+      if (hit.artifact) return cached(hit.artifact);
+      if (hit.problem) {
+        log.warn(`${inst.id}: cached output is corrupt (${hit.problem}); ` +
+          'recomputing it');
+        cache.remove(key);
+      }
       const reason = forced.has(inst.id) ? 'forced'
         : whyRun(parts, previous?.instances[inst.id]);
       const artifact = await compute(inst, key, parts);

@@ -287,18 +287,29 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   outcome.cancelled = abort.signal.aborted && cut;
   outcome.lateInterrupt = abort.signal.aborted && !cut;
   outcome.seconds = (Date.now() - t0) / 1000;
-  writeRoot(cache, mergeRoot(p, previous, done));
+  writeRoot(cache, latestRoot(p, g, previous, done));
   record.add({ event: 'finish', seconds: outcome.seconds,
     ran: outcome.ran.length, cached: outcome.cached.length,
     failed: outcome.failed.length, cancelled: outcome.cancelled });
   return outcome;
 }
 
-/** The latest key of every instance, keeping older ones not run this time. */
-function mergeRoot(p: ResolvedPipeline, previous: RootRecord | undefined,
-  done: Map<string, Done>): RootRecord {
-  const instances = { ...(previous?.instances ?? {}) };
-  for (const [id, d] of done) instances[id] = { key: d.key, parts: d.parts };
+/**
+ * What this run used, for gc and for naming why an instance reruns: the
+ * key of every instance it settled. An instance of the pipeline that it
+ * did not settle (not selected, failed, interrupted) keeps the key of the
+ * run before, so that a partial run frees nothing the pipeline still
+ * has; an instance no longer in the pipeline is dropped, so gc frees it.
+ */
+function latestRoot(p: ResolvedPipeline, g: Graph,
+  previous: RootRecord | undefined, done: Map<string, Done>): RootRecord {
+  const instances: RootRecord['instances'] = {};
+  for (const id of g.order) {
+    const d = done.get(id);
+    const before = previous?.instances[id];
+    if (d) instances[id] = { key: d.key, parts: d.parts };
+    else if (before) instances[id] = before;
+  }
   return { pipeline: p.name, file: p.file, updated: new Date().toISOString(),
     instances };
 }

@@ -94,27 +94,50 @@ export class FileHashes {
 export function keyParts(inst: Instance, registry: Registry,
   digests: Map<string, string>, files: Record<string, string[]>,
   pipeline: ResolvedPipeline): KeyParts | undefined {
+  const { parts, pending } = partsOf(inst, registry, digests, files, pipeline);
+  return pending.length ? undefined : parts;
+}
+
+/**
+ * The key parts as far as they are known: every part but the digests of
+ * `pending` upstream instances (not computed yet), whose roles are left
+ * out of `inputs`. Enough to say why an instance will rerun.
+ */
+export function partsOf(inst: Instance, registry: Registry,
+  digests: Map<string, string>, files: Record<string, string[]>,
+  pipeline: ResolvedPipeline): { parts: KeyParts; pending: string[] } {
   const entry = registry.get(inst.kind)!;
   const context = entry.def.context
     ? entry.def.context(inst.coords, pipeline) : inst.coords;
   const params = { ...inst.params };
   for (const c of entry.def.cosmetic ?? []) delete params[c];
   const inputs: KeyParts['inputs'] = {};
+  const pending: string[] = [];
   for (const input of inst.inputs) {
     const ds = input.from.map((id) => digests.get(id));
-    if (ds.some((d) => d === undefined)) return undefined;
+    const missing = input.from.filter((id) => !digests.has(id));
+    pending.push(...missing);
+    if (missing.length) continue;
     inputs[input.role] = input.many ? (ds as string[]) : ds[0]!;
   }
-  return { format: CACHE_FORMAT, kind: inst.kind, version: entry.def.version,
-    code: codeHash(entry.url), params, context: context ?? null, inputs, files };
+  return { pending, parts: { format: CACHE_FORMAT, kind: inst.kind,
+    version: entry.def.version, code: codeHash(entry.url), params,
+    context: context ?? null, inputs, files } };
 }
 
 export function keyOf(parts: KeyParts): string {
   return sha256(canonicalJson(parts));
 }
 
-/** Why an instance whose key is not in the cache has to run. */
-export function whyRun(parts: KeyParts, previous?: { parts: KeyParts }): string {
+/**
+ * Why an instance whose key is not in the cache has to run: the first
+ * part of its key that differs from the latest run's, from the most
+ * direct cause on. `recomputed` are the upstream instances computed anew
+ * (in `plan`: not cached yet; in `run`: ran in this run), so that plan
+ * and run give one instance the same reason.
+ */
+export function whyRun(parts: KeyParts, previous?: { parts: KeyParts },
+  recomputed: string[] = []): string {
   if (!previous) return 'not computed yet';
   const was = previous.parts;
   if (was.version !== parts.version) {
@@ -122,19 +145,60 @@ export function whyRun(parts: KeyParts, previous?: { parts: KeyParts }): string 
   }
   if (was.code !== parts.code) return 'stage code changed';
   if (was.format !== parts.format) return 'cache format changed';
-  const changed = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-    [...new Set([...Object.keys(a), ...Object.keys(b)])]
-      .filter((k) => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null));
-  const params = changed(was.params, parts.params);
+  const params = changedKeys(was.params, parts.params);
   if (params.length) return `parameters changed: ${params.join(', ')}`;
-  if (canonicalJson(was.context ?? null) !== canonicalJson(parts.context ?? null)) {
-    return 'what it reads of the pipeline changed (networks, data or layers)';
-  }
-  const inputs = changed(was.inputs, parts.inputs);
-  if (inputs.length) return `input changed: ${inputs.join(', ')}`;
-  const files = changed(was.files, parts.files);
+  const context = contextChange(was.context, parts.context);
+  if (context) return context;
+  const files = changedKeys(was.files, parts.files);
   if (files.length) return `file changed: ${files.join(', ')}`;
+  if (recomputed.length) return `input will be recomputed (${few(recomputed)})`;
+  const inputs = changedKeys(was.inputs, parts.inputs);
+  if (inputs.length) return `input changed: ${inputs.join(', ')}`;
   return 'not in the cache';
+}
+
+function changedKeys(a: Record<string, unknown>,
+  b: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null));
+}
+
+function few(items: string[]): string {
+  return items.slice(0, 2).join(', ') + (items.length > 2 ? ', ...' : '');
+}
+
+/**
+ * What changed of what a stage reads of the pipeline, by part: e.g.
+ * "the pipeline's stages changed: sparse-map.decays" for the report,
+ * "the pipeline's layers changed" for extract.
+ */
+export function contextChange(was: unknown, now: unknown): string | undefined {
+  const paths = differences(was ?? null, now ?? null, []);
+  if (!paths.length) return undefined;
+  const byPart = new Map<string, string[]>();
+  for (const [part, ...rest] of paths) {
+    if (part === undefined) return 'what it reads of the pipeline changed';
+    // A stage's settings read as sparse-map.decays, not .params.decays.
+    const shown = part === 'stages' && rest[1] === 'params'
+      ? [rest[0], ...rest.slice(2)] : rest;
+    const list = byPart.get(part) ?? [];
+    if (shown.length) list.push(shown.join('.'));
+    byPart.set(part, list);
+  }
+  return [...byPart].map(([part, list]) => `the pipeline's ${part} changed` +
+    (list.length ? `: ${list.slice(0, 3).join(', ')}` +
+      (list.length > 3 ? ', ...' : '') : '')).join('; ');
+}
+
+/** The paths at which two JSON values differ; objects are compared by key. */
+function differences(a: unknown, b: unknown, path: string[]): string[][] {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(a) && isObject(b)) {
+    return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
+      .flatMap((k) => differences(a[k] ?? null, b[k] ?? null, [...path, k]));
+  }
+  return canonicalJson(a) === canonicalJson(b) ? [] : [path];
 }
 
 /** Hash each external file of an instance. */
@@ -160,13 +224,12 @@ export async function decideAll(g: Graph, registry: Registry, cache: Cache,
   for (const id of g.order) {
     if (!selected.has(id)) continue;
     const inst = g.instances.get(id)!;
-    const parts = keyParts(inst, registry, digests,
+    const { parts, pending } = partsOf(inst, registry, digests,
       await fileParts(inst, hashes), pipeline);
-    if (!parts) {
-      const pending = inst.inputs.flatMap((i) => i.from)
-        .filter((f) => !digests.has(f));
-      out.push({ id, status: 'run', reason: `input will be recomputed ` +
-        `(${pending.slice(0, 2).join(', ')}${pending.length > 2 ? ', ...' : ''})` });
+    if (pending.length) {
+      // No key yet; the reason is the one `run` will give once it has one.
+      out.push({ id, status: 'run', reason: forced.has(id) ? 'forced'
+        : whyRun(parts, root?.instances[id], pending) });
       continue;
     }
     const key = keyOf(parts);

@@ -101,6 +101,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   progress.start(state.size);
 
   const digests = new Map<string, string>();
+  const ranHere = new Set<string>();
   const running = new Set<Promise<void>>();
   const limit = Math.max(2, 2 * Math.max(1, jobs));
 
@@ -126,8 +127,12 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
       done.set(inst.id, result.done);
       digests.set(inst.id, result.done.artifact.manifest!.digest);
       const seconds = (Date.now() - t) / 1000;
-      if (result.ran) outcome.ran.push(inst.id);
-      else outcome.cached.push(inst.id);
+      if (result.ran) {
+        outcome.ran.push(inst.id);
+        ranHere.add(inst.id);
+      } else {
+        outcome.cached.push(inst.id);
+      }
       record.add({ event: result.ran ? 'ran' : 'cached', id: inst.id,
         key: result.done.key, seconds, reason: result.reason });
       progress.end(inst.id, result.ran ? 'ran' : 'cached', seconds,
@@ -184,8 +189,12 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
           'recomputing it');
         cache.remove(key);
       }
+      // Upstream instances that ran here had no key yet when `plan` looked:
+      // naming them keeps the two reasons one.
+      const recomputed = inst.inputs.flatMap((i) => i.from)
+        .filter((f) => ranHere.has(f));
       const reason = forced.has(inst.id) ? 'forced'
-        : whyRun(parts, previous?.instances[inst.id]);
+        : whyRun(parts, previous?.instances[inst.id], recomputed);
       const artifact = await compute(inst, key, parts);
       return { ran: true, reason, done: { artifact, key, parts } };
     } finally {

@@ -5,9 +5,7 @@
  * the instances in flight. One failed instance does not stop its siblings.
  */
 import { setMaxListeners } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync }
-  from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConvergentError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
@@ -21,6 +19,7 @@ import { decideAll, fileParts, FileHashes, forgetCodeHashes, keyOf, keyParts, wh
   type Decision, type KeyParts } from './plan.js';
 import { createPool, defaultThreads, inlinePool, type ClosablePool } from './pool.js';
 import { createProgress, type Progress } from './progress.js';
+import { publish } from './publish.js';
 import { RunRecord } from './record.js';
 import { readRoot, writeRoot, type RootRecord } from './roots.js';
 import { select, type Selection } from './select.js';
@@ -137,7 +136,7 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
         key: result.done.key, seconds, reason: result.reason });
       progress.end(inst.id, result.ran ? 'ran' : 'cached', seconds,
         result.ran ? result.reason : undefined);
-      publish(p, result.done.artifact, log);
+      await publish(p, result.done.artifact, log);
     } catch (err) {
       const seconds = (Date.now() - t) / 1000;
       if (abort.signal.aborted) {
@@ -323,30 +322,4 @@ function latestRoot(p: ResolvedPipeline, g: Graph,
     instances };
 }
 
-/** Copy what a stage asked to publish (models, the report) out of the cache. */
-export function publish(p: ResolvedPipeline, artifact: Artifact, log: Logger) {
-  for (const { from, to } of artifact.manifest?.publish ?? []) {
-    const src = join(artifact.dir, from);
-    const dest = isAbsolute(to) ? to : resolve(p.root, to);
-    try {
-      mkdirSync(dirname(dest), { recursive: true });
-      if (from === '.' || from === '') {
-        mkdirSync(dest, { recursive: true });
-        cpSync(src, dest, { recursive: true, force: true,
-          filter: (s) => !/(manifest|\.verified)\.json$/.test(s) });
-      } else {
-        if (existsSync(dest) && statSync(dest).isFile() &&
-          !readFileSync(dest).equals(readFileSync(src))) {
-          log.warn(`${artifact.id}: replaced ${dest} with a different file`);
-        }
-        rmSync(dest, { recursive: true, force: true });
-        cpSync(src, dest, { recursive: true });
-      }
-    } catch (err) {
-      log.warn(`could not publish ${from} of ${artifact.id} to ${dest}: ` +
-        `${(err as Error).message}`);
-    }
-  }
-}
-
-export { decideAll, type Decision, type Graph };
+export { decideAll, publish, type Decision, type Graph };

@@ -145,6 +145,21 @@ describe('sparse-map on planted-small (fit = holdout = all rows)', () => {
       assert.deepEqual(r.weights.data, listed.weights.data);
     });
 
+  test('records the target units and the live ones, listed or not',
+    async () => {
+      // B19 is dead; A22 (constant) and A23 (dead) when predicting A.
+      for (const [artifact, direction, want] of [
+        [whole, 'a-to-b', [UNITS_B, UNITS_B - 1]],
+        [whole, 'b-to-a', [UNITS_A, UNITS_A - 2]],
+        [normalizeArtifact(all, all, { listed: false }), 'a-to-b',
+          [UNITS_B, UNITS_B - 1]],
+      ] as const) {
+        const r = await run(artifact, { decay: 1e-3, direction });
+        assert.deepEqual([r.summary.targets, r.summary.liveTargets], want,
+          direction);
+      }
+    });
+
   test('the iteration limit warns with the gap, the tolerance and what ' +
     'to try', async () => {
     const r = await run(whole,

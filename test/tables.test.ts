@@ -321,6 +321,70 @@ test('sparse stages that repeat a decay or map the other way get own rows',
     assert.ok(json.notes.some((n: string) => /^stages: /.test(n)));
   });
 
+test('sparse rows onto no live target show em dashes, not a loss of 0',
+  () => {
+    const pipeline = testPipeline({
+      networks: { n1: { name: 'n1' }, n2: { name: 'n2' } },
+      pairs: [['n1', 'n2']], layers: ['dead', 'few', 'live'],
+      stages: { 'sparse-map': { kind: 'sparse-map',
+        params: { decays: [0, 1e-3] } } } });
+    const live: Record<string, number> = { dead: 0, few: 1, live: 8 };
+    const arts = collectArtifacts(pipeline, (ref) => {
+      if (ref.role !== 'sparse-map') return undefined;
+      const n = live[ref.coords.layer!];
+      // Dead targets score 0: the loss is at most 0.5·live/units.
+      const summary: Partial<SparseMapSummary> = { decay:
+        ref.coords.point!.decay, direction: 'a-to-b', converged: true,
+        holdoutLoss: 0.05 * n / 8, fitLoss: 0.04 * n / 8,
+        weightsPerUnit: n / 8, targets: 8, liveTargets: n };
+      return artifact('/none', summary);
+    });
+    for (const field of ['holdoutLoss', 'fitLoss', 'weightsPerUnit'] as const) {
+      const table = sparseTable(arts, field);
+      const md = toMarkdown(table).split('\n');
+      assert.equal(md[4], '| n1 | n2 | dead | — | — |', field);
+      assert.notEqual(md[5], '| n1 | n2 | few | — | — |', field);
+      assert.ok(table.notes.some((n) => /^n1-n2\/dead: no live target units \(all 8 units of B have zero variance\)/
+        .test(n)), field);
+      assert.equal(table.notes.some((n) => /n1-n2\/live:/.test(n)), false);
+      assert.equal(JSON.parse(toJson(table)).rows[0]['0.001'], null);
+    }
+    const holdout = sparseTable(arts, 'holdoutLoss');
+    assert.ok(holdout.notes.some((n) => n === 'n1-n2/few: 7 of the 8 ' +
+      'target units of B have zero variance and count as predicted (loss ' +
+      '0); the losses cover the 1 live unit(s), and predicting zero would ' +
+      'score 0.063 here, not 0.5.'));
+  });
+
+test('a matching row with a side of no live units shows no agreement',
+  () => {
+    const arts = plantedArtifacts();
+    const s = structuredClone(arts.match[0].summary!) as any;
+    // Every unit of B dead: all correlations 0, partners are ties.
+    s.dead = { a: [], b: [...Array(nB).keys()] };
+    s.constant = { a: [], b: [] };
+    s.semi.mean = 0;
+    s.bipartite.mean = 0;
+    s.agree = 1;
+    const table = matchingTable([{ ...arts.match[0], summary: s }],
+      'correlation', thresholds);
+    assert.equal(table.rows[0].agree, null);
+    assert.equal(table.rows[0].semi, 0);
+    assert.ok(table.notes.some((n) => /no live units in B \(all 20 have zero variance\): every correlation with them is 0/.test(n)));
+    assert.match(toMarkdown(table), /\| 0\.000 \| 0\.000 \| — \|/);
+
+    const mi = structuredClone(arts.mi[0].summary!) as any;
+    mi.single = { a: [...Array(nA).keys()], b: [] };
+    mi.agreeWithCorrelation = 3;
+    const miTable = matchingTable([{ ...arts.mi[0], summary: mi }], 'mi');
+    assert.equal(miTable.rows[0].agree, null);
+    assert.equal(miTable.rows[0].agreeWithCorrelation, null);
+    assert.ok(miTable.notes.some((n) => /no live units in A \(all 24 have a single occupied bin\)/.test(n)));
+    // Untouched rows keep their counts.
+    const plain = matchingTable(arts.match, 'correlation', thresholds);
+    assert.notEqual(plain.rows[0].agree, null);
+  });
+
 test('dead units are listed once per network and layer', () => {
   const pipeline = testPipeline({
     networks: { n1: { name: 'n1' }, n2: { name: 'n2' }, n3: { name: 'n3' },

@@ -8,7 +8,7 @@ import { closest } from 'fastest-levenshtein';
 import { usageError } from '../core/errors.js';
 import type { MatchingSummary } from '../stages/summaries.js';
 import { gaussianThresholds } from '../stages/mutual-info.js';
-import type { PairLayerFound, ReportArtifacts, SparseGroup }
+import type { PairLayerFound, ReportArtifacts, SparseFound, SparseGroup }
   from './collect.js';
 import { samePair } from './collect.js';
 import { decayLabel, decayLabelTex } from './format.js';
@@ -18,6 +18,8 @@ import { Notes, leadingColumns, missingNote, numberCell, pairLayerCells,
   pairLayerColumns, pairLayerRow } from './cells.js';
 import { deadUnitsTable, networksTable, stageSummaryTable, stagesTable }
   from './tables-run.js';
+import { deadSide, deadSideNote, fewLiveTargetsNote, noLiveTargetsNote,
+  targetsOf } from './live-units.js';
 
 /**
  * The matching summary (method section 2): per pair × layer the units,
@@ -71,6 +73,15 @@ export function matchingTable(found: PairLayerFound<MatchingSummary>[],
         const k = (s as any).agreeWithCorrelation;
         row.agreeWithCorrelation = typeof k === 'number' && row.unitsA !== null
           ? { k, n: row.unitsA as number } : null;
+      }
+
+      // A side all dead: ties everywhere, so the agreements are chance;
+      // the means (0) are the method's answer and stay.
+      const dead = deadSide(s);
+      if (dead) {
+        row.agree = null;
+        if (withCorr) row.agreeWithCorrelation = null;
+        notes.add(deadSideNote(f.id, measure, dead));
       }
     }));
 
@@ -184,11 +195,34 @@ export function sparseTable(arts: ReportArtifacts, field: SparseField):
           'iterations); its values are approximate.');
       }
     }
+    const where = `${pair[0]}-${pair[1]}/${layer}` +
+      (groups.length > 1 ? ` (${row.stage})` : '');
+    markDeadTargets(row, mine, where, g.direction, field, notes);
     rows.push(row);
   }
   return { name, title, columns, rows,
     notes: [intro, ...sparseSourceNotes(groups, arts), ...notes.list],
     groupBy: 'pair' };
+}
+
+/**
+ * Dead targets score loss 0, so a row mapping onto none that is live
+ * would read as a perfect prediction: it shows em dashes instead, and a
+ * row whose targets are mostly dead gets a note with what zero scores.
+ */
+function markDeadTargets(row: Record<string, Cell>, mine: SparseFound[],
+  where: string, direction: SparseGroup['direction'], field: SparseField,
+  notes: Notes): void {
+  const targets = targetsOf(mine.map((f) => f.summary));
+  if (!targets) return;
+  const side = direction === 'b-to-a' ? 'A' : 'B';
+  if (targets.live === 0) {
+    for (const f of mine) row[String(f.decay)] = null;
+    notes.add(noLiveTargetsNote(where, side, targets));
+  } else if (2 * (targets.units - targets.live) >= targets.units &&
+    field !== 'weightsPerUnit') {
+    notes.add(fewLiveTargetsNote(where, side, targets));
+  }
 }
 
 /**

@@ -42,7 +42,8 @@
  * Summary (SparseMapSummary in summaries.ts): decay, alpha, direction,
  * fitLoss, holdoutLoss, weightsPerUnit, gap (largest relative duality gap
  * over targets), tolerance, converged, iterations (most sweeps any target
- * spent at its final penalty; 0 for decay 0).
+ * spent at its final penalty; 0 for decay 0), targets and liveTargets
+ * (units of the predicted layer, and those not of zero variance).
  *
  * Records: `solver` (Cholesky or minimum-norm eigen least squares at
  * decay 0, else Gram coordinate descent), `alpha`, `sweeps`, `exactSteps`,
@@ -75,7 +76,7 @@ interface SparseParams {
 
 export const sparseMapStage: StageDef = {
   kind: 'sparse-map',
-  version: 1,
+  version: 2,
   description: 'sparse (LASSO) mapping between the units of two ' +
     'networks, one instance per decay',
   axes: ['pair', 'layer'],
@@ -123,32 +124,49 @@ export const sparseMapStage: StageDef = {
 
     writeNpy(join(ctx.out, 'weights.npy'), result.weights, result.shape);
     report(ctx, params, result, unitsA);
-    warnDeadTargets(ctx, params, summary);
+    const targets = targetUnits(params, summary, result.zeroOnFit);
+    warnDeadTargets(ctx, targets);
     const out: SparseMapSummary = {
       decay: params.decay, alpha: result.alpha, direction: params.direction,
       fitLoss: result.fitLoss, holdoutLoss: result.holdoutLoss,
       weightsPerUnit: result.weightsPerUnit, gap: result.gap,
       tolerance: params.tolerance, converged: result.converged,
-      iterations: result.iterations,
+      iterations: result.iterations, targets: targets.units,
+      liveTargets: targets.live,
     };
     return { summary: { ...out } };
   },
 };
 
 /**
+ * The predicted layer's units, and how many vary on the fit split: the
+ * dead and constant units normalize@ names, and any it missed that are
+ * constant on the fit split (`zeroOnFit`, indices into [A | B]).
+ */
+function targetUnits(params: SparseParams, summary: NormalizeSummary,
+  zeroOnFit: number[]): { units: number; live: number } {
+  const side = params.direction === 'a-to-b' ? 'b' : 'a';
+  const units = side === 'b' ? summary.unitsB : summary.unitsA;
+  const first = side === 'b' ? summary.unitsA : 0;
+  const missed = zeroOnFit.filter((u) => u >= first && u < first + units);
+  const dead = summary.dead[side].length + summary.constant[side].length +
+    missed.length;
+  return { units, live: units - dead };
+}
+
+/**
  * Dead target units score 0 loss by definition (nothing to predict), so a
  * layer whose targets are mostly dead shows a low loss that says little:
  * say so beside the number rather than let it read as a good prediction.
+ * The report's tables show no loss at all when no target unit is live.
  */
-function warnDeadTargets(ctx: StageContext, params: SparseParams,
-  summary: NormalizeSummary): void {
-  const side = params.direction === 'a-to-b' ? 'b' : 'a';
-  const units = side === 'b' ? summary.unitsB : summary.unitsA;
-  const dead = summary.dead[side].length + summary.constant[side].length;
-  if (dead * 2 < units) return;
-  ctx.warn(`${dead} of the ${units} target units have zero variance and ` +
-    `count as perfectly predicted (loss 0); the losses cover only the ` +
-    `${units - dead} live units.`);
+function warnDeadTargets(ctx: StageContext,
+  targets: { units: number; live: number }): void {
+  const dead = targets.units - targets.live;
+  if (dead * 2 < targets.units) return;
+  ctx.warn(`${dead} of the ${targets.units} target units have zero ` +
+    'variance and count as perfectly predicted (loss 0); the losses ' +
+    `cover only the ${targets.live} live units.`);
 }
 
 /** Warnings and run records from one solve. */

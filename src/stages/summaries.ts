@@ -116,6 +116,12 @@ export interface SparseMapSummary {
   tolerance: number;
   converged: boolean;
   iterations: number;
+  /**
+   * Units of the predicted layer, and how many of them vary on the fit
+   * split (the rest have zero variance and count as predicted, loss 0).
+   */
+  targets?: number;
+  liveTargets?: number;
 }
 
 /** hac@<a>-<b>/<layer>: files linkage.npy [n-1, 4], order.npy [n]. */

@@ -205,7 +205,8 @@ describe('imported activations', () => {
           .test(e.message));
       await assert.rejects(run({ activations: join(dir, '{layer}-nhwc.npy'),
         map: [4, 3] }, ['a']),
-      /got a 3×4 map \(\[6,3,4,5\], layout nhwc\), expected the declared map \[4,3\]/);
+      (e: Error) => e.message.includes('got a 3×4 map ([6,3,4,5], layout ' +
+        'nhwc), expected the declared map [4,3]'));
       await assert.rejects(run({ activations: join(dir, 'flat.npy'),
         map: { conv9: [H, W] } }, ['a']),
       /networks.x.map names conv9, which the pipeline's layers \(a\) do not list/);
@@ -229,7 +230,8 @@ describe('imported activations', () => {
         ['a', 'dense'], { batch: 2 });
       assert.equal(two.warnings.length, 1);
       assert.match(two.warnings[0],
-        /neg.npz holds 11 negative values \(most negative -10\) among those read for layer a, dense;/);
+        /neg.npz holds 11 negative values \(most negative -10\) among/);
+      assert.match(two.warnings[0], /among those read for layer a, dense;/);
       const clean = await run({ activations: join(dir, 'd.npz') }, ['a', 'dense']);
       assert.deepEqual(clean.warnings, []);
     });
@@ -312,7 +314,8 @@ describe('checkAligned', () => {
     assert.throws(() => checkAligned('conv3', 'net1', entry(50, 7, 7, 5),
       'theirs', flat), (err: Error) => {
       assert.equal((err as ConvergentError).code, 'E_SHAPE');
-      assert.match(err.message, /Layer conv3 of theirs is a \[samples, units\] array/);
+      assert.match(err.message,
+        /Layer conv3 of theirs is a \[samples, units\] array/);
       assert.match(err.message, /networks\.theirs\.map: \{ conv3: \[7, 7\] \}/);
       return true;
     });

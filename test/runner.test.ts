@@ -280,6 +280,24 @@ test('1. editing a module a stage imports reruns that stage', async () => {
   removeDir(dir);
 });
 
+test('1. editing a kernel a stage names by URL reruns that stage',
+  async () => {
+    const { dir, file } = project();
+    // Pool kernels are not imported but named: new URL(..., import.meta.url).
+    const code = join(dir, 'code.js');
+    writeFileSync(code, "const kernel = new URL(\n  './task.js',\n" +
+      '  import.meta.url).href;\n');
+    writeFileSync(join(dir, 'task.js'), 'export const k = 1;\n');
+    const reg = () => registry(stages.map((s) => s.def.kind === 'combine'
+      ? { ...s, url: code } : s));
+    await runIn(file, { reg: reg() });
+    writeFileSync(join(dir, 'task.js'), 'export const k = 2;\n');
+    const r = await runIn(file, { reg: reg() });
+    assert.deepEqual(sorted(r.ran), ['combine@n1-n22', 'combine@n1-n333',
+      'combine@n22-n333']);
+    removeDir(dir);
+  });
+
 test('11. a copy of a pipeline keeps its own record; gc spares both',
   async () => {
     const { dir, file } = project();

@@ -63,6 +63,11 @@ export function forgetCodeHashes(): void {
 }
 
 const importRe = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+// Kernels that run on pool threads are named by URL, not imported:
+// `new URL('../kernels/x.js', import.meta.url)`. They are the stage's
+// code as much as its imports are.
+const kernelUrlRe =
+  /\bnew\s+URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url/g;
 
 function localModules(entry: string): Set<string> {
   const seen = new Set<string>();
@@ -72,7 +77,11 @@ function localModules(entry: string): Set<string> {
     if (seen.has(file) || !existsSync(file)) continue;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(importRe)) stack.push(resolve(dirname(file), m[1]));
+    for (const re of [importRe, kernelUrlRe]) {
+      for (const m of text.matchAll(re)) {
+        stack.push(resolve(dirname(file), m[1]));
+      }
+    }
   }
   return seen;
 }

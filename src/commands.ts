@@ -14,7 +14,7 @@ import { liveKeys, readRoot, rootFile } from './runner/roots.js';
 import { defaultThreads } from './runner/pool.js';
 import { createProgress } from './runner/progress.js';
 import { runPipeline } from './runner/run.js';
-import { runExitCode, runSummary } from './runner/summary.js';
+import { runExitCode, runSummary, withoutId } from './runner/summary.js';
 import { logRunDetail } from './run-detail.js';
 import { select, type Selection } from './runner/select.js';
 import { builtinRegistry } from './stages/index.js';
@@ -131,8 +131,7 @@ export async function run(file: string, o: Common & Selection & Compute) {
 
 /** "failed <id>: <error>", the id once though most errors begin with it. */
 export function failureLine(id: string, error: string): string {
-  const own = error.startsWith(`${id}: `) ? error.slice(id.length + 2) : error;
-  return `failed ${id}: ${own}`;
+  return `failed ${id}: ${withoutId(id, error)}`;
 }
 
 export async function status(file: string, o: Common) {

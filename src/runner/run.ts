@@ -23,6 +23,7 @@ import { publish } from './publish.js';
 import { RunRecord } from './record.js';
 import { readRoot, writeRoot, type RootRecord } from './roots.js';
 import { select, type Selection } from './select.js';
+import { withoutId } from './summary.js';
 
 export interface RunOptions extends Selection {
   /** Worker threads; 0 runs every kernel on the main thread. */
@@ -148,7 +149,8 @@ export async function runPipeline(p: ResolvedPipeline, registry: Registry,
         outcome.failed.push({ id: inst.id, error: message });
         record.add({ event: 'failed', id: inst.id, seconds, error: message,
           stack: err instanceof Error ? err.stack : undefined });
-        progress.end(inst.id, 'failed', seconds, message.split('\n')[0]);
+        progress.end(inst.id, 'failed', seconds,
+          withoutId(inst.id, message.split('\n')[0]));
       }
     } finally {
       settle(inst.id);

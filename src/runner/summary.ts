@@ -21,3 +21,8 @@ export function runExitCode(r: RunOutcome): number {
   if (r.cancelled) return 130;
   return r.failed.length ? 1 : 0;
 }
+
+/** A stage's error without the `<id>: ` most of them begin with. */
+export function withoutId(id: string, error: string): string {
+  return error.startsWith(`${id}: `) ? error.slice(id.length + 2) : error;
+}

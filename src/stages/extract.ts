@@ -27,8 +27,11 @@
  *   H, W, k), so that every network gets the same positions of the same
  *   image. Dense layers (and maps smaller than k) give all their positions.
  * - `seed` (0): seed of the position draw.
- * - `backend` ('auto'): auto | tensorflow | wasm | cpu for tfjs models;
- *   `--backend` on the command line overrides it. ONNX models run on
+ * - `backend` ('auto', cosmetic): auto | tensorflow | wasm | cpu for tfjs
+ *   models; `--backend` on the command line overrides it. It says how, not
+ *   what: backends agree to float rounding, so it stays out of the cache
+ *   key (like `--backend`) and the manifest records the one used; `--force`
+ *   recomputes on another. ONNX models run on
  *   onnxruntime-node's CPU provider, one intra-op thread per pool worker.
  *
  * Outputs: `<layer>/chunk-NNNNN.npy` float32 [samples, units], one per
@@ -274,6 +277,7 @@ export const extractStage: StageDef = {
   description: 'post-ReLU activations of each layer as [samples, units] chunks',
   axes: ['network'],
   defaults: { batch: 256, positions: 'all', seed: 0, backend: 'auto' },
+  cosmetic: ['backend'],
 
   context(coords, pipeline) {
     const spec = pipeline.networks[coords.network!];

@@ -217,9 +217,12 @@ function resolveStages(src: PipelineSource, w: WrittenPipeline,
     const entry = registry.get(kind);
     if (!entry) {
       const path = kindGiven === undefined ? ['stages', name] : ['stages', name, 'kind'];
+      // A stage named freely must say its kind; say so where it is missing.
+      const named = kindGiven === undefined
+        ? ` A stage of your own name gives one of them as its kind: ` +
+          `'${name}: { kind: <kind>, ... }'.` : '';
       throw errorAt(src, path, `unknown stage kind '${kind}'; expected one of ` +
-        `${kinds.join(', ')}.${suggest(kind, kinds)}` +
-        (kindGiven === undefined ? ' (a stage with another name sets kind:)' : ''),
+        `${kinds.join(', ')}.${suggest(kind, kinds)}${named}`,
         kindGiven === undefined);
     }
     if (needs !== undefined && (!Array.isArray(needs) ||

@@ -5,11 +5,14 @@
  * pipeline would use (same cache keys as `plan` and `run`); one that is
  * not cached shows as em dashes, with a note naming it.
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { ancestors, expand } from '../pipeline/expand.js';
 import { suggest } from '../pipeline/suggest.js';
 import { Cache } from '../runner/cache.js';
 import { decideAll } from '../runner/plan.js';
+import { publishFolder } from '../runner/publish.js';
 import { readRoot } from '../runner/roots.js';
 import type { Registry } from '../stages/registry.js';
 import type { Artifact, ResolvedPipeline } from '../stages/types.js';
@@ -61,7 +64,17 @@ export async function printTable(pipeline: ResolvedPipeline,
 export async function rebuildReport(pipeline: ResolvedPipeline,
   registry: Registry): Promise<string> {
   const arts = await cachedArtifacts(pipeline, registry);
-  const built = await buildReport(arts, pipeline.outputs,
-    { formats: reportFormats(pipeline) });
-  return built.html;
+
+  // Built beside the outputs, then swapped in the way a run publishes, so
+  // a run publishing at the same time never meets a half-written report.
+  mkdirSync(dirname(pipeline.outputs), { recursive: true });
+  const tmp = mkdtempSync(join(dirname(pipeline.outputs), '.report-'));
+  try {
+    await buildReport(arts, tmp, { formats: reportFormats(pipeline) });
+    await publishFolder(pipeline, tmp, pipeline.outputs,
+      `convergent report of ${pipeline.name}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return join(pipeline.outputs, 'report.html');
 }

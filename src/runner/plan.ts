@@ -67,7 +67,7 @@ const importRe = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
 // `new URL('../kernels/x.js', import.meta.url)`. They are the stage's
 // code as much as its imports are.
 const kernelUrlRe =
-  /\bnew\s+URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url/g;
+  /\bnew\s+URL\(\s*['"](\.{1,2}\/[^'"]+\.js)['"]\s*,\s*import\.meta\.url/g;
 
 function localModules(entry: string): Set<string> {
   const seen = new Set<string>();

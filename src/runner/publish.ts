@@ -24,20 +24,37 @@ export async function publish(p: ResolvedPipeline, artifact: Artifact,
   for (const { from, to } of artifact.manifest?.publish ?? []) {
     const src = join(artifact.dir, from);
     const dest = isAbsolute(to) ? to : resolve(p.root, to);
-    const lock = new Cache(p.cache).locks(
-      `publish-${sha256(dest).slice(0, 16)}.lock`);
     try {
-      await takeLock(lock, `${p.name} publishes ${artifact.id} to ${dest}`);
-      try {
+      await whileLocked(p, dest, `${p.name} publishes ${artifact.id}`, () => {
         if (from === '.' || from === '') copyEntries(src, dest);
         else copyOne(src, dest, artifact.id, log);
-      } finally {
-        unlock(lock);
-      }
+      });
     } catch (err) {
       log.warn(`could not publish ${from} of ${artifact.id} to ${dest}: ` +
         `${(err as Error).message}`);
     }
+  }
+}
+
+/**
+ * Put a folder built elsewhere (`convergent report` rebuilding from the
+ * cache) into `dest` as a run publishes: in turn with any run doing the
+ * same, each top-level entry swapped in whole.
+ */
+export async function publishFolder(p: ResolvedPipeline, src: string,
+  dest: string, purpose: string): Promise<void> {
+  await whileLocked(p, dest, purpose, () => copyEntries(src, dest));
+}
+
+async function whileLocked(p: ResolvedPipeline, dest: string,
+  purpose: string, copy: () => void): Promise<void> {
+  const lock = new Cache(p.cache).locks(
+    `publish-${sha256(dest).slice(0, 16)}.lock`);
+  await takeLock(lock, `${purpose} to ${dest}`);
+  try {
+    copy();
+  } finally {
+    unlock(lock);
   }
 }
 

@@ -67,6 +67,26 @@ async function runLogged(file: string) {
   return { ...r, warnings };
 }
 
+/**
+ * Run while the interception is in place; the other run's entry must
+ * have been published during it, and used as it is: no warning, nothing
+ * computed.
+ */
+async function assertUsedAsIs(other: { file: string; dir: string },
+  restore: () => void, published: () => boolean): Promise<void> {
+  let r;
+  try {
+    r = await runLogged(other.file);
+  } finally {
+    restore();
+  }
+  assert.equal(published(), true);
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.ran, []);
+  assert.equal(r.cached.length, 13);
+  removeDir(other.dir);
+}
+
 test('an entry published between a reader\'s manifest read and its ' +
   'folder check is used, not called corrupt', async () => {
   const other = await otherRunPublishing();
@@ -82,17 +102,7 @@ test('an entry published between a reader\'s manifest read and its ' +
       return (real.readFileSync as Function)(path, ...rest);
     }) as typeof fs.readFileSync,
   });
-  let r;
-  try {
-    r = await runLogged(other.file);
-  } finally {
-    restore();
-  }
-  assert.equal(published, true);
-  assert.deepEqual(r.warnings, []);
-  assert.deepEqual(r.ran, []);
-  assert.equal(r.cached.length, 13);
-  removeDir(other.dir);
+  await assertUsedAsIs(other, restore, () => published);
 });
 
 test('an entry published between a reader\'s miss and its lock is used, ' +
@@ -116,17 +126,7 @@ test('an entry published between a reader\'s miss and its lock is used, ' +
       return there;
     },
   });
-  let r;
-  try {
-    r = await runLogged(other.file);
-  } finally {
-    restore();
-  }
-  assert.equal(published, true);
-  assert.deepEqual(r.warnings, []);
-  assert.deepEqual(r.ran, []);
-  assert.equal(r.cached.length, 13);
-  removeDir(other.dir);
+  await assertUsedAsIs(other, restore, () => published);
 });
 
 test('breaking a stale lock never removes the fresh lock of a run that ' +

@@ -4,11 +4,12 @@
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { usageError } from './core/errors.js';
 import { createLogger, type Logger } from './core/log.js';
 import { expand, type Graph } from './pipeline/expand.js';
 import { loadPipeline, type LoadedPipeline } from './pipeline/resolve.js';
 import { Cache } from './runner/cache.js';
-import { isStale, readOwner } from './runner/lock.js';
+import { isStale, liveRuns, readOwner } from './runner/lock.js';
 import { decideAll } from './runner/plan.js';
 import { liveKeys, readRoot, rootFile } from './runner/roots.js';
 import { defaultThreads } from './runner/pool.js';
@@ -190,6 +191,14 @@ function entryBytes(dir: string): number {
 export async function gc(file: string, o: Common & { dryRun?: boolean }) {
   const { pipeline } = await load(file, o);
   const cache = new Cache(pipeline.cache).open();
+  // A run records what it used only when it ends: until then its new
+  // entries look unreferenced.
+  const [busy] = liveRuns(cache.locks());
+  if (busy && !o.dryRun) {
+    throw usageError(`a run is using ${pipeline.cache} (pid ${busy.pid}, ` +
+      `since ${busy.started}: ${busy.purpose}); gc would take entries it ` +
+      'has not recorded yet. Run gc when it has ended.');
+  }
   const keep = liveKeys(cache);
   const keys = cache.keys();
   let n = 0;

@@ -2,12 +2,17 @@
  * The record of a pipeline's latest run (cache/roots/): exactly the
  * instances that run used, so that gc frees what the pipeline dropped.
  */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expand } from '../src/pipeline/expand.js';
 import { loadPipeline } from '../src/pipeline/resolve.js';
 import { Cache } from '../src/runner/cache.js';
 import { liveKeys, readRoot } from '../src/runner/roots.js';
+import { liveRuns, runLockName, tryLock, unlock }
+  from '../src/runner/lock.js';
 import { basePipeline, cliSync, project, runIn, testRegistry, write }
   from './runner-helpers.js';
 import { removeDir } from './helpers.js';
@@ -55,3 +60,43 @@ test('a partial run keeps the record of the instances it did not run',
     assert.equal(root.instances.total.key, before.instances.total.key);
     removeDir(dir);
   });
+
+test('gc waits for a run in progress: its new entries are not yet ' +
+  'recorded', async () => {
+  const { dir, file } = project();
+  await runIn(file);
+  write(file, basePipeline.replace('factors: [1, 2]', 'factors: [1, 3]'));
+  await runIn(file);
+  const { cache } = latest(file);
+  assert.equal(cache.keys().length, 17, 'four entries are unreferenced');
+
+  // As a live run holds it (this test process is alive), and as a dead
+  // run leaves it behind.
+  const lock = cache.locks(runLockName());
+  assert.ok(tryLock(lock, 'test: convergent run'));
+  const busy = cliSync(['gc', file], dir);
+  assert.equal(busy.code, 2);
+  assert.match(busy.stderr, new RegExp(`a run is using .* \\(pid ` +
+    `${process.pid}, since .*: test: convergent run\\); gc would take ` +
+    'entries it has not recorded yet\\. Run gc when it has ended\\.'));
+  assert.equal(cache.keys().length, 17, 'gc removed nothing');
+  unlock(lock);
+
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  writeFileSync(cache.locks(runLockName(dead)), JSON.stringify({
+    pid: dead, host: hostname(), started: new Date().toISOString(),
+    purpose: 'a killed run' }));
+  const gc = cliSync(['gc', file], dir);
+  assert.equal(gc.code, 0, gc.stderr);
+  assert.match(gc.stdout, /^removed 4 entries .*; kept 13$/m);
+  removeDir(dir);
+});
+
+test('a run releases its run lock when it ends', async () => {
+  const { dir, file } = project();
+  const { pipeline } = loadPipeline(file, testRegistry);
+  const locks = new Cache(pipeline.cache).locks();
+  await runIn(file);
+  assert.deepEqual(liveRuns(locks), []);
+  removeDir(dir);
+});

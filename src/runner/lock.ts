@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync,
-  statSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readdirSync, readFileSync,
+  renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface LockOwner {
   pid: number;
@@ -111,4 +112,24 @@ export function unlock(path: string): void {
   if (owner && owner.pid === process.pid && owner.host === hostname()) {
     rmSync(path, { force: true });
   }
+}
+
+/** The lock a run holds on its cache for as long as it runs. */
+export function runLockName(pid = process.pid): string {
+  return `run-${pid}.lock`;
+}
+
+/** Owners of the run locks in `dir` that are alive. */
+export function liveRuns(dir: string): LockOwner[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^run-\d+\.lock$/.test(n))
+    .map((n) => join(dir, n))
+    .map((path) => ({ path, owner: readOwner(path) }))
+    .filter(({ path, owner }) => owner && !isStale(path, owner))
+    .map(({ owner }) => owner!);
 }

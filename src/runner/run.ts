@@ -14,7 +14,7 @@ import { expand, type Graph, type Instance } from '../pipeline/expand.js';
 import type { Registry } from '../stages/registry.js';
 import type { Artifact, ResolvedPipeline, StageContext } from '../stages/types.js';
 import { Cache } from './cache.js';
-import { tryLock, unlock } from './lock.js';
+import { runLockName, tryLock, unlock } from './lock.js';
 import { decideAll, fileParts, FileHashes, forgetCodeHashes, keyOf, keyParts, whyRun,
   type Decision, type KeyParts } from './plan.js';
 import { createPool, defaultThreads, inlinePool, type ClosablePool } from './pool.js';
@@ -60,11 +60,24 @@ interface Done {
 
 export async function runPipeline(p: ResolvedPipeline, registry: Registry,
   options: RunOptions = {}): Promise<RunOutcome> {
+  // Held for the whole run, record included: gc must not take what this
+  // run has made but not yet recorded as its latest.
+  const cache = new Cache(p.cache).open();
+  const lock = cache.locks(runLockName());
+  tryLock(lock, `${p.name}: convergent run`);
+  try {
+    return await runHolding(p, registry, options, cache);
+  } finally {
+    unlock(lock);
+  }
+}
+
+async function runHolding(p: ResolvedPipeline, registry: Registry,
+  options: RunOptions, cache: Cache): Promise<RunOutcome> {
   const t0 = Date.now();
   forgetCodeHashes();
   const log = options.log ?? createLogger();
   const progress = options.progress ?? createProgress();
-  const cache = new Cache(p.cache).open();
   cache.sweepOrphans();
   const g = expand(p, registry);
   const { selected, forced } = select(g, options);

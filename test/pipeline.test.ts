@@ -287,6 +287,16 @@ test('layout on a model, onnx or train network is refused', async () => {
   assert.match(train, /\(networks\.net2\.layout\): layout applies to activations/);
 });
 
+test('map on a network other than activations is refused', async () => {
+  const msg = await failure(good.replace('net2: { activations: a.npy }',
+    'net2: { model: m.json, map: [6, 6] }'));
+  assert.match(msg, pattern(/^bad\.yaml:5:26 \(networks\.net2\.map\): /,
+    /map applies to activations only .*not to a model network/));
+  const { pipeline } = await accepted(good.replace(
+    'net2: { activations: a.npy }', 'net2: { activations: a.npy, map: [6, 6] }'));
+  assert.deepEqual(pipeline.networks.net2.map, [6, 6]);
+});
+
 test('input on a network other than onnx is refused', async () => {
   const msg = await failure(good.replace('net2: { activations: a.npy }',
     'net2: { activations: a.npy, input: { layout: nchw } }'));

@@ -157,6 +157,12 @@ function checkNetworkKeys(src: PipelineSource, name: string,
       (kind === 'onnx' ? ' (the order of the images fed to an ONNX model is ' +
         'input: { layout: nchw })' : ''), true);
   }
+  if (spec.map !== undefined && kind !== 'activations') {
+    throw errorAt(src, ['networks', name, 'map'], 'map applies to ' +
+      'activations only (the map a [samples, units] file flattens), not ' +
+      `to ${a} ${kind} network, whose maps convergent reads itself; ` +
+      'remove it', true);
+  }
   if (spec.input !== undefined && kind !== 'onnx') {
     throw errorAt(src, ['networks', name, 'input'], 'input applies to ' +
       'onnx networks only (how images are fed to the model), not to ' +

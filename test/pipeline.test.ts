@@ -297,6 +297,27 @@ test('map on a network other than activations is refused', async () => {
   assert.deepEqual(pipeline.networks.net2.map, [6, 6]);
 });
 
+test('a map naming a layer the pipeline does not compare is refused',
+  async () => {
+    const msg = await failure(good.replace('net2: { activations: a.npy }',
+      'net2: { activations: a.npy, map: { conv9: [4, 4] } }'));
+    assert.match(msg, pattern(/^bad\.yaml:5:38 \(networks\.net2\.map\.conv9\): /,
+      /map names layer 'conv9', which layers: does not list; expected one /,
+      /of conv1, conv2\./));
+    await accepted(good.replace('net2: { activations: a.npy }',
+      'net2: { activations: a.npy, map: { conv2: [4, 4] } }'));
+  });
+
+test('holdout 0 with a sparse mapping to score is refused', async () => {
+  const msg = await failure(good.replace('holdout: 0.2', 'holdout: 0'));
+  assert.match(msg, pattern(/^bad\.yaml:9:25 \(stages\.normalize\.holdout\): /,
+    /got 0, expected a fraction above 0: sparse-map scores its mappings /,
+    /on the holdout images/));
+  // Without a sparse mapping nothing needs the holdout images.
+  await accepted(good.replace('holdout: 0.2', 'holdout: 0')
+    .replace(/  sparse-map: .*\n  hac: .*\n/, ''));
+});
+
 test('input on a network other than onnx is refused', async () => {
   const msg = await failure(good.replace('net2: { activations: a.npy }',
     'net2: { activations: a.npy, input: { layout: nchw } }'));

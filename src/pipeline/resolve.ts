@@ -90,7 +90,9 @@ function resolvePipeline(src: PipelineSource, w: WrittenPipeline,
   }
   for (const [name, n] of Object.entries(networks)) {
     checkModelLayers(src, name, n.model, w.layers ?? []);
+    checkMapLayers(src, name, n.map, w.layers ?? []);
   }
+  checkHoldout(src, stages);
 
   return {
     name: w.name,
@@ -269,6 +271,36 @@ function checkNeeds(src: PipelineSource, w: WrittenPipeline,
       `the pipeline has ${names.join(', ')}` + (implicit.length
       ? `; a kind it leaves out (${implicit.join(', ')}) can be named too, ` +
         'and runs with its defaults.' : '.') + hint);
+  }
+}
+
+/** A per-layer map must name layers the pipeline compares. */
+function checkMapLayers(src: PipelineSource, network: string,
+  map: NetworkSpec['map'], layers: string[]): void {
+  if (!map || Array.isArray(map)) return;
+  for (const layer of Object.keys(map)) {
+    if (!layers.includes(layer)) {
+      throw errorAt(src, ['networks', network, 'map', layer], `map names ` +
+        `layer '${layer}', which layers: does not list; expected one of ` +
+        `${layers.join(', ')}.${suggest(layer, layers)}`, true);
+    }
+  }
+}
+
+/**
+ * A sparse mapping is scored on the holdout images: with none held out
+ * every sparse-map instance would fail after the hours before it.
+ */
+function checkHoldout(src: PipelineSource,
+  stages: Record<string, StageConfig>): void {
+  const kinds = new Set(Object.values(stages).map((s) => s.kind));
+  if (!kinds.has('sparse-map') && !kinds.has('hac')) return;
+  for (const [name, s] of Object.entries(stages)) {
+    if (s.kind === 'normalize' && s.params.holdout === 0) {
+      throw errorAt(src, ['stages', name, 'holdout'], 'got 0, expected a ' +
+        'fraction above 0: sparse-map scores its mappings on the holdout ' +
+        'images (the study held out a part; 0.2 is the default)');
+    }
   }
 }
 

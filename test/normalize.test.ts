@@ -262,7 +262,8 @@ describe('normalize@', () => {
     await assert.rejects(runStage(normalizeStage, { coords, inputs }),
       (e: Error & { code?: string }) => e.code === 'E_SHAPE' &&
         /na gives 200 samples \(2×2 map/.test(e.message) &&
-        /nb gives 200 samples \(1×4 map/.test(e.message));
+        /nb gives 200 samples \(1×4 map/.test(e.message) &&
+        / declare layout: nchw for it\.$/.test(e.message));
   });
 
   it('refuses different sample counts and a missing layer', async () => {
@@ -272,7 +273,10 @@ describe('normalize@', () => {
         height: 2, width: 2, chunks: [196] }),
     };
     await assert.rejects(runStage(normalizeStage, { coords, inputs }),
-      /na gives 200 samples.*nb gives 196 samples/);
+      new RegExp('na gives 200 samples \\(2×2 map, 4 positions per image, ' +
+        '50 images\\), nb gives 196 samples \\(2×2 map, 4 positions per ' +
+        'image, 49 images\\)\\..* They hold different numbers of images ' +
+        '\\(50 and 49\\): export or extract both from the same images\\.$'));
     await assert.rejects(runStage(normalizeStage, {
       coords: { ...coords, layer: 'fc' }, inputs: inputsAB(),
     }), /has no layer 'fc' \(it has conv\)/);

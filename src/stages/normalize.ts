@@ -211,16 +211,14 @@ function alignedLayers(ctx: StageContext) {
   // A flat [samples, units] import takes its partner's map (align.ts).
   const [a, b] = alignFlat(givenA, givenB);
 
-  const shape = (s: LayerSide) => `${s.network} gives ${s.samples} ` +
-    `samples (${s.height}×${s.width} map, ${s.positions} positions per ` +
-    `image)`;
   if (a.samples !== b.samples || a.height !== b.height ||
     a.width !== b.width || a.positions !== b.positions) {
     throw new ConvergentError('E_SHAPE', `${ctx.id}: layer '${layer}' ` +
       `cannot be aligned: ${shape(a)}, ${shape(b)}. Both networks must ` +
       'see the same images at the same positions: compare layers of the ' +
       'same spatial size, extracted from the same data.' +
-      declareMapHint(layer, pair[0], givenA, pair[1], givenB));
+      (declareMapHint(layer, pair[0], givenA, pair[1], givenB) ||
+        mismatchHint(a, b)));
   }
   if (!(a.positions >= 1) || !(a.samples >= 1) ||
     a.samples % a.positions !== 0) {
@@ -229,6 +227,27 @@ function alignedLayers(ctx: StageContext) {
       'Rerun extract.');
   }
   return { a, b, positions: a.positions, images: a.samples / a.positions };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const imagesOf = (s: LayerSide) => s.positions > 0 ? s.samples / s.positions : 0;
+
+function shape(s: LayerSide): string {
+  return `${s.network} gives ${plural(s.samples, 'sample')} ` +
+    `(${s.height}×${s.width} map, ${plural(s.positions, 'position')} per ` +
+    `image, ${plural(imagesOf(s), 'image')})`;
+}
+
+/** The likely cause, when it is one of the two common ones. */
+function mismatchHint(a: LayerSide, b: LayerSide): string {
+  if (imagesOf(a) !== imagesOf(b)) {
+    return ` They hold different numbers of images (${imagesOf(a)} and ` +
+      `${imagesOf(b)}): export or extract both from the same images.`;
+  }
+  return a.height !== b.height || a.width !== b.width
+    ? ' An imported [images, C, H, W] array read as [images, H, W, C] ' +
+      'shows a wrong map: declare layout: nchw for it.'
+    : '';
 }
 
 function sideOf(ctx: StageContext, role: 'a' | 'b', network: string,

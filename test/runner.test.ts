@@ -241,6 +241,14 @@ test('Ctrl-C stops cleanly and keeps what finished', async () => {
   assert.deepEqual(r.failed, []);
   assert.deepEqual(r.skipped, []);
   assert.equal(r.ran.length + r.interrupted.length + r.notStarted, 13);
+
+  // The record names what was stopped and what never started.
+  const events = readFileSync(r.record, 'utf8').trim().split('\n')
+    .map((l) => JSON.parse(l) as { event: string; id?: string; ids?: string[] });
+  assert.deepEqual(events.filter((e) => e.event === 'cancelled')
+    .map((e) => e.id).sort(), [...r.interrupted].sort());
+  const unstarted = events.find((e) => e.event === 'not-started');
+  assert.equal(unstarted?.ids?.length ?? 0, r.notStarted);
   const { pipeline } = loadPipeline(file, testRegistry);
   assert.deepEqual(readdirSync(join(pipeline.cache, 'tmp')), []);
   const again = await runIn(file);

@@ -4,12 +4,14 @@
  */
 import cliProgress from 'cli-progress';
 
+/** How an instance ended; `stopped` is cut short by an interrupt. */
+export type Outcome = 'ran' | 'cached' | 'failed' | 'skipped' | 'stopped';
+
 export interface Progress {
   start(total: number): void;
   begin(id: string): void;
   update(id: string, done: number, total: number): void;
-  end(id: string, outcome: 'ran' | 'cached' | 'failed' | 'skipped',
-    seconds: number, note?: string): void;
+  end(id: string, outcome: Outcome, seconds: number, note?: string): void;
   finish(): void;
   /** Print a line without tearing the bars. */
   line(text: string): void;
@@ -87,6 +89,9 @@ function barProgress(): Progress {
     },
     finish() {
       multi.stop();
+      // Bars left incomplete (an interrupt) stay on screen without an end
+      // of line; what is printed next must not run into them.
+      if (overall && overall.getProgress() < 1) process.stderr.write('\n');
     },
     line(text) {
       multi.log(text + '\n');

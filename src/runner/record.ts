@@ -6,7 +6,8 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RunEvent {
-  event: 'start' | 'cached' | 'ran' | 'failed' | 'skipped' | 'cancelled' | 'finish';
+  event: 'start' | 'cached' | 'ran' | 'failed' | 'skipped' | 'cancelled' |
+    'not-started' | 'finish';
   id?: string;
   key?: string;
   seconds?: number;

@@ -156,7 +156,7 @@ async function runHolding(p: ResolvedPipeline, registry: Registry,
       if (abort.signal.aborted) {
         outcome.interrupted.push(inst.id);
         record.add({ event: 'cancelled', id: inst.id, seconds });
-        progress.end(inst.id, 'skipped', seconds, 'interrupted');
+        progress.end(inst.id, 'stopped', seconds, 'interrupted');
       } else {
         const message = err instanceof Error ? err.message : String(err);
         outcome.failed.push({ id: inst.id, error: message });
@@ -303,7 +303,12 @@ async function runHolding(p: ResolvedPipeline, registry: Registry,
     progress.finish();
   }
 
-  outcome.notStarted = [...state].filter(([, s]) => s === 'waiting').length;
+  const unstarted = [...state].filter(([, s]) => s === 'waiting')
+    .map(([id]) => id);
+  outcome.notStarted = unstarted.length;
+  if (abort.signal.aborted && unstarted.length) {
+    record.add({ event: 'not-started', ids: unstarted });
+  }
   // An interrupt that stopped nothing and left nothing unstarted came too
   // late to matter: the run is complete, and says so.
   const cut = outcome.interrupted.length + outcome.notStarted > 0;

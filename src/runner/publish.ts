@@ -16,8 +16,12 @@ import type { Artifact, ResolvedPipeline } from '../stages/types.js';
 import { Cache } from './cache.js';
 import { tryLock, unlock } from './lock.js';
 
-/** Files of an entry that belong to the cache, not to what it publishes. */
-const own = new Set(['manifest.json', '.verified.json']);
+/**
+ * Files of an entry that belong to the cache, not to what it publishes:
+ * a folder published whole leaves them out (a stage that means to publish
+ * its summary names it, as train does for training.json).
+ */
+const own = new Set(['manifest.json', '.verified.json', 'summary.json']);
 
 export async function publish(p: ResolvedPipeline, artifact: Artifact,
   log: Logger): Promise<void> {

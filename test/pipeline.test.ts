@@ -318,6 +318,15 @@ test('holdout 0 with a sparse mapping to score is refused', async () => {
     .replace(/  sparse-map: .*\n  hac: .*\n/, ''));
 });
 
+test('a value with alternatives names every one of them', async () => {
+  const word = await failure(good.replace('  normalize:',
+    '  extract: { positions: some }\n  normalize:'));
+  assert.match(word, /\(stages\.extract\.positions\): got "some", expected "all" or integer$/);
+  const zero = await failure(good.replace('  normalize:',
+    '  extract: { positions: 0 }\n  normalize:'));
+  assert.match(zero, /\(stages\.extract\.positions\): got 0, expected "all" or a number >= 1$/);
+});
+
 test('input on a network other than onnx is refused', async () => {
   const msg = await failure(good.replace('net2: { activations: a.npy }',
     'net2: { activations: a.npy, input: { layout: nchw } }'));

@@ -86,6 +86,35 @@ function pick(errors: ErrorObject[]): ErrorObject {
     b.instancePath.split('/').length - a.instancePath.split('/').length)[0];
 }
 
+/** What one failed branch expected, for the plain keywords. */
+function expectedOf(e: ErrorObject): string | undefined {
+  const p = e.params as Record<string, any>;
+  switch (e.keyword) {
+    case 'const': return show(p.allowedValue);
+    case 'enum': return p.allowedValues.map(show).join(', ');
+    case 'type': return p.type;
+    case 'minimum': case 'maximum':
+    case 'exclusiveMinimum': case 'exclusiveMaximum':
+      return `a number ${p.comparison} ${p.limit}`;
+    default: return undefined;
+  }
+}
+
+/**
+ * "'all' or integer" when an anyOf/oneOf at `at` failed on every branch
+ * with plain findings; undefined otherwise (a branch with a deeper error
+ * says more on its own).
+ */
+function alternatives(errors: ErrorObject[], at: string): string | undefined {
+  if (!errors.some((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') &&
+    e.instancePath === at)) return undefined;
+  const branches = errors.filter((e) => e.instancePath === at &&
+    e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const said = branches.map(expectedOf);
+  if (branches.length < 2 || said.some((s) => s === undefined)) return undefined;
+  return [...new Set(said)].join(' or ');
+}
+
 function toError(src: PipelineSource, errors: ErrorObject[], root: unknown,
   prefix: Path) {
   const networkChoice = errors.find((e) => e.keyword === 'oneOf' &&
@@ -103,6 +132,11 @@ function toError(src: PipelineSource, errors: ErrorObject[], root: unknown,
   const path = [...prefix, ...inner];
   const got = valueAt(root, inner);
   const p = e.params as Record<string, any>;
+
+  // A value with alternatives ('all' or a count) names every one of them.
+  const choice = alternatives(errors, e.instancePath);
+  if (choice) return errorAt(src, path, `got ${show(got)}, expected ${choice}`);
+
   switch (e.keyword) {
     case 'additionalProperties': {
       const allowed = Object.keys(

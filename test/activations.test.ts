@@ -207,9 +207,25 @@ describe('imported activations', () => {
         map: [4, 3] }, ['a']),
       (e: Error) => e.message.includes('got a 3×4 map ([6,3,4,5], layout ' +
         'nhwc), expected the declared map [4,3]'));
-      await assert.rejects(run({ activations: join(dir, 'flat.npy'),
-        map: { conv9: [H, W] } }, ['a']),
-      /networks.x.map names conv9, which the pipeline's layers \(a\) do not list/);
+      // A map naming a layer the pipeline lacks: see pipeline.test.ts
+      // (validate refuses it before anything runs).
+    });
+
+  it('says when data.images does not apply to a flat array taken whole',
+    async () => {
+      writeFileSync(join(dir, 'rows.npy'), encodeNpy(nhwc(), [N * H * W, C]));
+      const cut = await run({ activations: join(dir, 'rows.npy') }, ['a'],
+        {}, 4);
+      assert.equal(cut.warnings.length, 1);
+      assert.match(cut.warnings[0], new RegExp('layer a of .*rows.npy is a ' +
+        '\\[samples, units\\] array with no declared map, taken whole ' +
+        `\\(${N * H * W} rows\\); data.images \\(4\\) does not apply to it. ` +
+        'Declare its map \\(networks.x.map: \\{ a: \\[H, W\\] \\}'));
+      const declared = await run({ activations: join(dir, 'rows.npy'),
+        map: [H, W] }, ['a'], {}, 4);
+      assert.deepEqual(declared.warnings, []);
+      const whole = await run({ activations: join(dir, 'rows.npy') }, ['a']);
+      assert.deepEqual(whole.warnings, []);
     });
 
   it('warns once per file on negative values, with the count and the minimum',

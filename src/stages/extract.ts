@@ -196,15 +196,21 @@ async function fromModel(ctx: StageContext, spec: NetworkSpec,
   return { images: data.images, layers: out, backend: first.backend.backend };
 }
 
-/** The map a network declares, refused where it would mean nothing. */
-function checkMap(ctx: StageContext, spec: NetworkSpec,
-  layers: string[]): void {
-  if (spec.map === undefined || Array.isArray(spec.map)) return;
-  const unknown = Object.keys(spec.map).filter((l) => !layers.includes(l));
-  if (unknown.length > 0) {
-    throw usageError(`${ctx.id}: networks.${spec.name}.map names ` +
-      `${unknown.join(', ')}, which the pipeline's layers (` +
-      `${layers.join(', ')}) do not list; remove or rename the entry`);
+/**
+ * data.images cuts arrays by image; a flat array with no map has no
+ * images to cut, so it is taken whole. Say so when the two differ, since
+ * its layer then covers other images than the same network's others.
+ */
+function warnWholeFlat(ctx: StageContext, spec: NetworkSpec,
+  sources: ImportedLayer[], images: number | undefined): void {
+  if (images === undefined) return;
+  for (const s of sources) {
+    if (!s.flat || s.images === images) continue;
+    ctx.warn(`${ctx.id}: layer ${s.layer} of ${s.file} is a [samples, ` +
+      `units] array with no declared map, taken whole (${s.images} rows); ` +
+      `data.images (${images}) does not apply to it. Declare its map ` +
+      `(networks.${spec.name}.map: { ${s.layer}: [H, W] }; [1, 1] for one ` +
+      'row per image) to read it by image like the other layers.');
   }
 }
 
@@ -241,11 +247,11 @@ function warnNegatives(ctx: StageContext, sources: ImportedLayer[],
 async function fromActivations(ctx: StageContext, spec: NetworkSpec,
   layers: string[]): Promise<Extracted> {
   const { batch, positions, seed } = checkParams(ctx);
-  checkMap(ctx, spec, layers);
   const data = ctx.pipeline.data;
   const images = data.source === 'none' ? undefined : data.images;
   const sources = layers.map((l) => describeImported(spec.activations!, l,
     layers, spec.layout ?? 'nhwc', images, declaredMap(spec.map, l)));
+  warnWholeFlat(ctx, spec, sources, images);
 
   const tasks: (() => Promise<ImportResult>)[] = [];
   const owner: number[] = [];

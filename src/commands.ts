@@ -194,11 +194,10 @@ export async function gc(file: string, o: Common & { dryRun?: boolean }) {
   // A run records what it used only when it ends: until then its new
   // entries look unreferenced.
   const [busy] = liveRuns(cache.locks());
-  if (busy && !o.dryRun) {
-    throw usageError(`a run is using ${pipeline.cache} (pid ${busy.pid}, ` +
-      `since ${busy.started}: ${busy.purpose}); gc would take entries it ` +
-      'has not recorded yet. Run gc when it has ended.');
-  }
+  const using = busy && `a run is using ${pipeline.cache} (pid ${busy.pid}, ` +
+    `since ${busy.started}: ${busy.purpose}); gc would take entries it ` +
+    'has not recorded yet. Run gc when it has ended.';
+  if (using && !o.dryRun) throw usageError(using);
   const keep = liveKeys(cache);
   const keys = cache.keys();
   let n = 0;
@@ -212,7 +211,8 @@ export async function gc(file: string, o: Common & { dryRun?: boolean }) {
   const orphans = o.dryRun ? 0 : cache.sweepOrphans();
   out(`${o.dryRun ? 'would remove' : 'removed'} ${n} entries ` +
     `(${(bytes / 1e6).toFixed(1)} MB); kept ${keys.length - n}` +
-    (orphans ? `; cleared ${orphans} unfinished folders` : ''));
+    (orphans ? `; cleared ${orphans} unfinished folders` : '') +
+    (using ? `. Not now, though: ${using}` : ''));
 }
 
 export async function verify(file: string, o: Common) {

@@ -302,8 +302,8 @@ test('a map naming a layer the pipeline does not compare is refused',
     const msg = await failure(good.replace('net2: { activations: a.npy }',
       'net2: { activations: a.npy, map: { conv9: [4, 4] } }'));
     assert.match(msg, pattern(/^bad\.yaml:5:38 \(networks\.net2\.map\.conv9\): /,
-      /map names layer 'conv9', which layers: does not list; expected one /,
-      /of conv1, conv2\./));
+      /map names layer 'conv9', which is not in the pipeline's layers; /,
+      /expected one of conv1, conv2\./));
     await accepted(good.replace('net2: { activations: a.npy }',
       'net2: { activations: a.npy, map: { conv2: [4, 4] } }'));
   });

@@ -80,6 +80,9 @@ test('gc waits for a run in progress: its new entries are not yet ' +
     `${process.pid}, since .*: test: convergent run\\); gc would take ` +
     'entries it has not recorded yet\\. Run gc when it has ended\\.'));
   assert.equal(cache.keys().length, 17, 'gc removed nothing');
+  const dry = cliSync(['gc', file, '-n'], dir);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^would remove 4 entries .*; kept 13\. Not now, though: a run is using /m);
   unlock(lock);
 
   const dead = spawnSync(process.execPath, ['-e', '']).pid!;

@@ -226,6 +226,10 @@ test('--only, --until, --from and --force select instances', async () => {
   const force = await runIn(file, { force: ['source@n1'] });
   assert.deepEqual(force.ran, ['source@n1']);
   await assert.rejects(runIn(file, { only: ['nope'] }), /no stage or instance/);
+  await assert.rejects(runIn(file, { until: ['combien'] }), new RegExp(
+    '^[^]*--until combien: no stage or instance matches; stages are .* ' +
+    "\\(ids look like scale@n1-n22/factor=1; globs such as .* work\\)\\. " +
+    "Did you mean 'combine'\\?$"));
   removeDir(dir);
 });
 

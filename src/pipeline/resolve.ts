@@ -281,7 +281,8 @@ function checkMapLayers(src: PipelineSource, network: string,
   for (const layer of Object.keys(map)) {
     if (!layers.includes(layer)) {
       throw errorAt(src, ['networks', network, 'map', layer], `map names ` +
-        `layer '${layer}', which layers: does not list; expected one of ` +
+        `layer '${layer}', which is not in the pipeline's layers; ` +
+        'expected one of ' +
         `${layers.join(', ')}.${suggest(layer, layers)}`, true);
     }
   }

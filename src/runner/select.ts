@@ -4,6 +4,7 @@
  */
 import { usageError } from '../core/errors.js';
 import { ancestors, descendants, type Graph } from '../pipeline/expand.js';
+import { suggest } from '../pipeline/suggest.js';
 
 export interface Selection {
   only?: string[];
@@ -35,8 +36,11 @@ function matching(g: Graph, patterns: string[], flag: string): Set<string> {
     }
     if (!hit) {
       const names = [...new Set([...g.instances.values()].map((i) => i.name))];
+      // An example id from a fanned-out stage says more than `report`.
+      const example = g.order.find((id) => id.includes('/')) ?? g.order[0];
       throw usageError(`${flag} ${pattern}: no stage or instance matches; ` +
-        `stages are ${names.join(', ')} (ids look like ${g.order.at(-1)})`);
+        `stages are ${names.join(', ')} (ids look like ${example}; globs ` +
+        `such as 'sparse-map@*/conv2/*' work).${suggest(pattern, names)}`);
     }
   }
   return out;

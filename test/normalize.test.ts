@@ -10,6 +10,7 @@ import { PartMerger } from '../src/kernels/normalize-combine.js';
 import { normalizeStage } from '../src/stages/normalize.js';
 import type { Artifact } from '../src/stages/types.js';
 import { artifact, fixtureJson, fixtureNpy, removeDir, runStage,
+  testPipeline,
   tempDir } from './helpers.js';
 import { joinedValue, twoPassMoments } from './moments-reference.js';
 
@@ -264,6 +265,19 @@ describe('normalize@', () => {
         /na gives 200 samples \(2×2 map/.test(e.message) &&
         /nb gives 200 samples \(1×4 map/.test(e.message) &&
         / declare layout: nchw for it\.$/.test(e.message));
+  });
+
+  it('points at a declared map when the sides do not align', async () => {
+    const inputs = {
+      a: inputsAB().a,
+      b: fakeExtract('nb', { data: dataB.subarray(0, 196 * 3), units: 3,
+        height: 2, width: 2, chunks: [196] }),
+    };
+    const pipeline = testPipeline({ networks: {
+      na: { name: 'na', activations: 'a.npy' },
+      nb: { name: 'nb', activations: 'b.npy', map: [2, 2] } } });
+    await assert.rejects(runStage(normalizeStage,
+      { coords, inputs, pipeline }), / networks\.nb\.map reads its conv /);
   });
 
   it('refuses different sample counts and a missing layer', async () => {

@@ -218,7 +218,7 @@ function alignedLayers(ctx: StageContext) {
       'see the same images at the same positions: compare layers of the ' +
       'same spatial size, extracted from the same data.' +
       (declareMapHint(layer, pair[0], givenA, pair[1], givenB) ||
-        mismatchHint(a, b)));
+        mismatchHint(ctx, layer, a, b)));
   }
   if (!(a.positions >= 1) || !(a.samples >= 1) ||
     a.samples % a.positions !== 0) {
@@ -239,7 +239,16 @@ function shape(s: LayerSide): string {
 }
 
 /** The likely cause, when it is one of the two common ones. */
-function mismatchHint(a: LayerSide, b: LayerSide): string {
+function mismatchHint(ctx: StageContext, layer: string, a: LayerSide,
+  b: LayerSide): string {
+  // A declared map decides how the rows split into images: check it first.
+  const declared = [a, b].find((s) =>
+    ctx.pipeline.networks[s.network]?.map !== undefined);
+  if (declared) {
+    return ` networks.${declared.network}.map reads its ${layer} rows as ` +
+      `${declared.height}×${declared.width} maps: check it against the ` +
+      'array (rows = images × H × W).';
+  }
   if (imagesOf(a) !== imagesOf(b)) {
     return ` They hold different numbers of images (${imagesOf(a)} and ` +
       `${imagesOf(b)}): export or extract both from the same images.`;

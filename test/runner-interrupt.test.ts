@@ -9,18 +9,24 @@ import { runExitCode, runSummary } from '../src/runner/summary.js';
 import { project, runIn } from './runner-helpers.js';
 import { removeDir } from './helpers.js';
 
-test('Ctrl-C during the last instance, too late to stop it: the run ' +
-  'completed and exits 0', async () => {
+/** A run of the test project interrupted as soon as `id` has ended. */
+async function interruptAfter(id: string) {
   const { dir, file } = project();
   const controller = new AbortController();
   const progress = plainProgress(() => {});
   const end = progress.end;
-  progress.end = (id, outcome, seconds, note) => {
-    // The last instance is in the cache; the interrupt comes now.
-    if (id === 'total') controller.abort();
-    end(id, outcome, seconds, note);
+  progress.end = (ended, outcome, seconds, note) => {
+    if (ended === id) controller.abort();
+    end(ended, outcome, seconds, note);
   };
   const r = await runIn(file, { signal: controller.signal, progress });
+  return { dir, r };
+}
+
+test('Ctrl-C during the last instance, too late to stop it: the run ' +
+  'completed and exits 0', async () => {
+  // The last instance is in the cache; the interrupt comes now.
+  const { dir, r } = await interruptAfter('total');
   assert.equal(r.ran.length, 13);
   assert.deepEqual(r.interrupted, []);
   assert.equal(r.notStarted, 0);
@@ -36,15 +42,7 @@ test('Ctrl-C during the last instance, too late to stop it: the run ' +
 
 test('Ctrl-C that leaves work undone still says so and exits 130',
   async () => {
-    const { dir, file } = project();
-    const controller = new AbortController();
-    const progress = plainProgress(() => {});
-    const end = progress.end;
-    progress.end = (id, outcome, seconds, note) => {
-      if (id === 'source@n1') controller.abort();
-      end(id, outcome, seconds, note);
-    };
-    const r = await runIn(file, { signal: controller.signal, progress });
+    const { dir, r } = await interruptAfter('source@n1');
     assert.equal(r.cancelled, true);
     assert.equal(r.lateInterrupt, false);
     assert.ok(r.notStarted > 0);

@@ -273,19 +273,28 @@ test('an upstream stage the file does not list runs with its defaults',
     removeDir(dir);
   });
 
-test('1. editing a module a stage imports reruns that stage', async () => {
+/**
+ * The combine stage as if defined in code.js, which reaches dep.js as
+ * `code` says; editing dep.js must rerun exactly the combine instances.
+ */
+async function editRerunsCombine(code: string, dep: string) {
   const { dir, file } = project();
-  // The combine stage, as if defined in code.js that imports kernel.js.
-  const code = join(dir, 'code.js');
-  writeFileSync(code, "import { k } from './kernel.js';\n");
-  writeFileSync(join(dir, 'kernel.js'), 'export const k = 1;\n');
+  const url = join(dir, 'code.js');
+  writeFileSync(url, code);
+  writeFileSync(join(dir, dep), 'export const k = 1;\n');
   const reg = () => registry(stages.map((s) => s.def.kind === 'combine'
-    ? { ...s, url: code } : s));
+    ? { ...s, url } : s));
   await runIn(file, { reg: reg() });
-  writeFileSync(join(dir, 'kernel.js'), 'export const k = 2;\n');
+  writeFileSync(join(dir, dep), 'export const k = 2;\n');
   const r = await runIn(file, { reg: reg() });
   assert.deepEqual(sorted(r.ran), ['combine@n1-n22', 'combine@n1-n333',
     'combine@n22-n333']);
+  return { dir, file };
+}
+
+test('1. editing a module a stage imports reruns that stage', async () => {
+  const { dir, file } = await editRerunsCombine(
+    "import { k } from './kernel.js';\n", 'kernel.js');
   const { pipeline } = loadPipeline(file, testRegistry);
   const root = readRoot(new Cache(pipeline.cache), pipeline)!;
   assert.ok(root.instances.total);
@@ -294,19 +303,9 @@ test('1. editing a module a stage imports reruns that stage', async () => {
 
 test('1. editing a kernel a stage names by URL reruns that stage',
   async () => {
-    const { dir, file } = project();
     // Pool kernels are not imported but named: new URL(..., import.meta.url).
-    const code = join(dir, 'code.js');
-    writeFileSync(code, "const kernel = new URL(\n  './task.js',\n" +
-      '  import.meta.url).href;\n');
-    writeFileSync(join(dir, 'task.js'), 'export const k = 1;\n');
-    const reg = () => registry(stages.map((s) => s.def.kind === 'combine'
-      ? { ...s, url: code } : s));
-    await runIn(file, { reg: reg() });
-    writeFileSync(join(dir, 'task.js'), 'export const k = 2;\n');
-    const r = await runIn(file, { reg: reg() });
-    assert.deepEqual(sorted(r.ran), ['combine@n1-n22', 'combine@n1-n333',
-      'combine@n22-n333']);
+    const { dir } = await editRerunsCombine("const kernel = new URL(\n" +
+      "  './task.js',\n  import.meta.url).href;\n", 'task.js');
     removeDir(dir);
   });
 

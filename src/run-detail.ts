@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from './core/log.js';
+import { recordText } from './core/records.js';
 import type { RunEvent } from './runner/record.js';
 import type { Manifest } from './stages/types.js';
 
@@ -16,6 +17,9 @@ const HOW = ['engine', 'backend', 'backendVersion', 'threads', 'workers',
 
 export function logRunDetail(recordFile: string, objects: string,
   log: Logger): void {
+  // Reading every manifest back is for -v only: a quiet warm run of
+  // hundreds of instances should not pay for lines nobody sees.
+  if (log.level !== 'info' && log.level !== 'debug') return;
   const chosen = new Map<string, number>();
   for (const e of readEvents(recordFile)) {
     if ((e.event !== 'ran' && e.event !== 'cached') || !e.key) continue;
@@ -71,16 +75,4 @@ function choiceText(m: Manifest): string | undefined {
   return `${m.kind}: backend ${valueText(r.backend)}${version}${threads}`;
 }
 
-function valueText(v: unknown): string {
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.name === 'string') {
-      return [o.name, o.version, o.threads === undefined ? undefined
-        : `x${o.threads}`, o.backend && o.backend !== o.name
-        ? `(${o.backend})` : undefined]
-        .filter((p) => p !== undefined && p !== '').join(' ');
-    }
-    return JSON.stringify(v);
-  }
-  return String(v);
-}
+const valueText = (v: unknown) => recordText(v) ?? '';

@@ -9,7 +9,8 @@ import { renderFormat, toCsv, toJson, toLatex, toMarkdown }
   from '../src/report/table.js';
 import { buildTables, hacTable, matchingTable, renderTable, sparseTable }
   from '../src/report/tables.js';
-import { deadUnitsTable, engineText, networksTable, stageSummaryTable }
+import { engineText } from '../src/core/records.js';
+import { deadUnitsTable, networksTable, stageSummaryTable }
   from '../src/report/tables-run.js';
 import type { HacSummary, MatchingSummary, SparseMapSummary }
   from '../src/stages/summaries.js';

@@ -12,7 +12,8 @@ import type { Figure, Figures } from './figures.js';
 import { escapeHtml as esc, pairLabel } from './format.js';
 import { style } from './html-style.js';
 import { type Format, type Table, tableFolder, toHtml } from './table.js';
-import { allFound, recordText } from './tables-run.js';
+import { recordText } from '../core/records.js';
+import { allFound } from './tables-run.js';
 
 export interface HtmlInput {
   arts: ReportArtifacts;

@@ -91,7 +91,7 @@ common(program.command('clean <pipeline>'))
   .action((file, o) => commands.clean(file, o));
 
 common(program.command('table <pipeline> [name]'))
-  .description('print one of the result tables')
+  .description('print a result table by name (every table when none is named)')
   .addOption(new Option('-f, --format <format>', 'table format')
     .choices(['md', 'csv', 'tex', 'json']).default('md'))
   .action((file, name, o) => commands.table(file, name, o));

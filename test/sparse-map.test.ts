@@ -280,17 +280,16 @@ describe('holdout loss and direction', () => {
 
   test('decay 0 is solved, not iterated: a gap above the tolerance is ' +
     'rounding, never an iteration limit', async () => {
-      // Any rounding exceeds this tolerance (ill-conditioned Grams, such
-      // as a layer against its float16 copy, show it at 1e-8).
+      // Any rounding exceeds this tolerance (a layer against its float16
+      // copy, whose loss is nearly 0, shows a relative gap above 1e-8).
       const art = normalizeArtifact(fit, holdout,
         { unitsA: UNITS_A, listed: false });
       const r = await run(art, { decay: 0, tolerance: 1e-300 });
       assert.equal(r.summary.converged, true);
-      assert.ok(!r.warnings.some((w) => /iteration limit/.test(w)),
-        r.warnings.join('\n'));
-      assert.ok(r.warnings.some((w) => new RegExp('the least-squares ' +
-        'weights leave an optimality gap of .* \\(tolerance 1e-300\\) ' +
-        'from rounding alone').test(w)), r.warnings.join('\n'));
+      // (The fixture's constant units warn on their own; nothing else may.)
+      assert.deepEqual(r.warnings.filter((w) => !/are constant/.test(w)), []);
+      // The gap is still reported, as measured.
+      assert.ok(r.summary.gap > 0 && r.summary.gap < 1e-9, `${r.summary.gap}`);
     });
 });
 

@@ -6,13 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { Document, isScalar, visit } from 'yaml';
+import { recordText } from '../core/records.js';
+import { withoutId } from '../runner/summary.js';
 import type { Artifact } from '../stages/types.js';
 import type { ReportArtifacts } from './collect.js';
 import type { Figure, Figures } from './figures.js';
 import { escapeHtml as esc, pairLabel } from './format.js';
 import { style } from './html-style.js';
 import { type Format, type Table, tableFolder, toHtml } from './table.js';
-import { recordText } from '../core/records.js';
 import { allFound } from './tables-run.js';
 
 export interface HtmlInput {
@@ -141,7 +142,8 @@ function warningsSection(input: HtmlInput): string {
   const { intro, items } = failedItems(input);
   for (const f of allFound(input.arts)) {
     for (const w of f.artifact?.manifest?.warnings ?? []) {
-      items.push(`<li><code>${esc(f.id)}</code>: ${esc(w)}</li>`);
+      items.push(`<li><code>${esc(f.id)}</code>: ` +
+        `${esc(withoutId(f.id, w))}</li>`);
     }
   }
   for (const note of input.figures.notes) {

@@ -111,7 +111,9 @@ type SparseField = 'holdoutLoss' | 'weightsPerUnit' | 'fitLoss';
 const sparseTitles: Record<SparseField, [string, string, string]> = {
   holdoutLoss: ['sparse-holdout', 'Sparse prediction: holdout loss',
     'Holdout loss L = (1 / (2 nB)) sum_j mean((y_j - y^_j)^2) on ' +
-    'standardized units; predicting zero scores 0.5.'],
+    'standardized units; predicting zero scores 0.5 on the fit split, ' +
+    'about 0.5 on the holdout (its units are standardized with the fit ' +
+    "split's moments)."],
   weightsPerUnit: ['sparse-weights', 'Sparse prediction: weights per unit',
     'Mean number of weights per target unit with |w| > 1e-3 (the ' +
     "study's \"significantly non-zero\")."],

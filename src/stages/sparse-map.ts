@@ -184,14 +184,6 @@ function report(ctx: StageContext, params: SparseParams,
       `loosen stages.${stageName(ctx)}.tolerance (e.g. to ` +
       `${(params.tolerance * 100).toExponential(0)}).`);
   }
-  if (result.method === 'least-squares' && result.gap > params.tolerance) {
-    ctx.warn(`${ctx.id}: the least-squares weights leave an optimality ` +
-      `gap of ${result.gap.toExponential(2)} (tolerance ` +
-      `${params.tolerance}) from rounding alone: the units of ${source} ` +
-      'are nearly collinear on the fit split, so the weights are one of ' +
-      'many almost equally good ones; the losses are still exact to ' +
-      'that gap.');
-  }
   if (result.rank !== undefined && result.rank < result.liveSources) {
     ctx.warn(`${ctx.id}: the ${result.liveSources} live units of ` +
       `${source} span only ${result.rank} dimensions on the fit split ` +
